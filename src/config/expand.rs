@@ -1,0 +1,414 @@
+//! `%(name)s` expansion with the semantics of Python's `str % mapping`, which is what the
+//! reference applies to almost every value: `%%`, flags, width and precision
+//! (`%(process_num)02d`), and its error texts for unknown names and bad formats.
+
+use std::collections::BTreeMap;
+
+use super::ini::py_repr;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Value {
+    Str(String),
+    Int(i64),
+}
+
+/// The names a value may use. Sorted, because the unknown-name error lists them.
+#[derive(Debug, Clone, Default)]
+pub struct Names {
+    map: BTreeMap<String, Value>,
+}
+
+impl Names {
+    pub fn new() -> Self {
+        Names::default()
+    }
+
+    pub fn set_str(&mut self, k: &str, v: &str) {
+        self.map.insert(k.to_string(), Value::Str(v.to_string()));
+    }
+
+    pub fn set_int(&mut self, k: &str, v: i64) {
+        self.map.insert(k.to_string(), Value::Int(v));
+    }
+
+    pub fn extend(&mut self, other: &Names) {
+        for (k, v) in &other.map {
+            self.map.insert(k.clone(), v.clone());
+        }
+    }
+
+    pub fn get(&self, k: &str) -> Option<&Value> {
+        self.map.get(k)
+    }
+}
+
+/// Expands `s`; `what` names the value in error messages (`program:x.command`).
+pub fn expand(s: &str, names: &Names, what: &str) -> Result<String, String> {
+    format_mapping(s, names).map_err(|e| match e {
+        FormatError::UnknownName(name) => format!(
+            "Format string {} for {} contains names ({}) which cannot be expanded. Available names: {}",
+            py_repr(s),
+            py_repr(what),
+            py_repr(&name),
+            names.map.keys().cloned().collect::<Vec<_>>().join(", ")
+        ),
+        FormatError::Bad(why) => format!(
+            "Format string {} for {} is badly formatted: {}",
+            py_repr(s),
+            py_repr(what),
+            why
+        ),
+    })
+}
+
+enum FormatError {
+    UnknownName(String),
+    Bad(String),
+}
+
+#[derive(Default)]
+struct Spec {
+    left: bool,
+    zero: bool,
+    plus: bool,
+    space: bool,
+    alt: bool,
+    width: usize,
+    precision: Option<usize>,
+}
+
+fn format_mapping(s: &str, names: &Names) -> Result<String, FormatError> {
+    let chars: Vec<char> = s.chars().collect();
+    let mut out = String::with_capacity(s.len());
+    let mut i = 0;
+    let bad = |m: &str| FormatError::Bad(m.to_string());
+    while i < chars.len() {
+        let c = chars[i];
+        if c != '%' {
+            out.push(c);
+            i += 1;
+            continue;
+        }
+        i += 1;
+        let mut key: Option<String> = None;
+        if i < chars.len() && chars[i] == '(' {
+            // Python matches nested parentheses inside the key.
+            let mut depth = 1;
+            let start = i + 1;
+            let mut j = start;
+            while j < chars.len() && depth > 0 {
+                match chars[j] {
+                    '(' => depth += 1,
+                    ')' => depth -= 1,
+                    _ => {}
+                }
+                j += 1;
+            }
+            if depth > 0 {
+                return Err(bad("incomplete format key"));
+            }
+            key = Some(chars[start..j - 1].iter().collect());
+            i = j;
+        }
+        let mut spec = Spec::default();
+        while i < chars.len() {
+            match chars[i] {
+                '-' => spec.left = true,
+                '0' => spec.zero = true,
+                '+' => spec.plus = true,
+                ' ' => spec.space = true,
+                '#' => spec.alt = true,
+                _ => break,
+            }
+            i += 1;
+        }
+        if i < chars.len() && chars[i] == '*' {
+            return Err(bad("* wants int"));
+        }
+        while i < chars.len() && chars[i].is_ascii_digit() {
+            spec.width = spec
+                .width
+                .saturating_mul(10)
+                .saturating_add(chars[i] as usize - '0' as usize);
+            i += 1;
+        }
+        if i < chars.len() && chars[i] == '.' {
+            i += 1;
+            if i < chars.len() && chars[i] == '*' {
+                return Err(bad("* wants int"));
+            }
+            let mut p = 0usize;
+            while i < chars.len() && chars[i].is_ascii_digit() {
+                p = p
+                    .saturating_mul(10)
+                    .saturating_add(chars[i] as usize - '0' as usize);
+                i += 1;
+            }
+            spec.precision = Some(p);
+        }
+        while i < chars.len() && matches!(chars[i], 'h' | 'l' | 'L') {
+            i += 1;
+        }
+        if i >= chars.len() {
+            return Err(bad("incomplete format"));
+        }
+        let conv = chars[i];
+        let conv_index = i;
+        i += 1;
+        if conv == '%' {
+            out.push('%');
+            continue;
+        }
+        let value = match &key {
+            Some(k) => match names.get(k) {
+                Some(v) => v.clone(),
+                None => return Err(FormatError::UnknownName(k.clone())),
+            },
+            // Python formats the whole mapping here: numeric conversions fail as below,
+            // `%s` would print the mapping, which is never what a config author meant,
+            // so it is refused too.
+            None => {
+                return Err(match conv {
+                    'd' | 'i' | 'u' => bad(&format!("%{conv} format: a real number is required, not dict")),
+                    'x' | 'X' | 'o' => bad(&format!("%{conv} format: an integer is required, not dict")),
+                    _ => bad(&format!(
+                        "'%{conv}' without a name at index {conv_index}; write %% for a literal percent sign"
+                    )),
+                })
+            }
+        };
+        out.push_str(&convert(conv, conv_index, &value, &spec)?);
+    }
+    Ok(out)
+}
+
+fn type_name(v: &Value) -> &'static str {
+    match v {
+        Value::Str(_) => "str",
+        Value::Int(_) => "int",
+    }
+}
+
+fn convert(conv: char, index: usize, value: &Value, spec: &Spec) -> Result<String, FormatError> {
+    let body = match conv {
+        's' | 'r' | 'a' => {
+            let mut text = match (conv, value) {
+                ('s', Value::Str(s)) => s.clone(),
+                (_, Value::Str(s)) => py_repr(s),
+                (_, Value::Int(n)) => n.to_string(),
+            };
+            if let Some(p) = spec.precision {
+                text = text.chars().take(p).collect();
+            }
+            return Ok(pad(text, spec, false));
+        }
+        'd' | 'i' | 'u' | 'x' | 'X' | 'o' => {
+            let n = match value {
+                Value::Int(n) => *n,
+                Value::Str(_) => {
+                    let what = if matches!(conv, 'd' | 'i' | 'u') {
+                        "a real number"
+                    } else {
+                        "an integer"
+                    };
+                    return Err(FormatError::Bad(format!(
+                        "%{conv} format: {what} is required, not {}",
+                        type_name(value)
+                    )));
+                }
+            };
+            let mag = n.unsigned_abs();
+            let mut digits = match conv {
+                'x' => format!("{mag:x}"),
+                'X' => format!("{mag:X}"),
+                'o' => format!("{mag:o}"),
+                _ => mag.to_string(),
+            };
+            if let Some(p) = spec.precision {
+                while digits.len() < p {
+                    digits.insert(0, '0');
+                }
+            }
+            let prefix = match (spec.alt, conv) {
+                (true, 'x') => "0x",
+                (true, 'X') => "0X",
+                (true, 'o') => "0o",
+                _ => "",
+            };
+            sign_and_pad(n < 0, format!("{prefix}{digits}"), prefix.len(), spec)
+        }
+        'f' | 'F' | 'e' | 'E' | 'g' | 'G' => {
+            let x = match value {
+                Value::Int(n) => *n as f64,
+                Value::Str(_) => {
+                    return Err(FormatError::Bad(format!(
+                        "must be real number, not {}",
+                        type_name(value)
+                    )))
+                }
+            };
+            let p = spec.precision.unwrap_or(6);
+            let text = match conv {
+                'f' | 'F' => format!("{:.*}", p, x.abs()),
+                'e' | 'E' => sci(x.abs(), p, conv == 'E'),
+                _ => general(x.abs(), p, conv == 'G', spec.alt),
+            };
+            sign_and_pad(x < 0.0, text, 0, spec)
+        }
+        'c' => {
+            let text = match value {
+                Value::Int(n) => match u32::try_from(*n).ok().and_then(char::from_u32) {
+                    Some(c) => c.to_string(),
+                    None => return Err(FormatError::Bad("%c arg not in range(0x110000)".into())),
+                },
+                Value::Str(s) if s.chars().count() == 1 => s.clone(),
+                Value::Str(_) => return Err(FormatError::Bad("%c requires int or char".into())),
+            };
+            return Ok(pad(text, spec, false));
+        }
+        other => {
+            return Err(FormatError::Bad(format!(
+                "unsupported format character {} (0x{:x}) at index {}",
+                py_repr(&other.to_string()),
+                other as u32,
+                index
+            )))
+        }
+    };
+    Ok(body)
+}
+
+fn sci(x: f64, p: usize, upper: bool) -> String {
+    let s = format!("{:.*e}", p, x);
+    let (mant, exp) = s.split_once('e').unwrap_or((&s, "0"));
+    let exp: i32 = exp.parse().unwrap_or(0);
+    let sign = if exp < 0 { '-' } else { '+' };
+    let e = if upper { 'E' } else { 'e' };
+    format!("{mant}{e}{sign}{:02}", exp.abs())
+}
+
+fn general(x: f64, p: usize, upper: bool, alt: bool) -> String {
+    let p = p.max(1);
+    let exp = if x == 0.0 {
+        0
+    } else {
+        x.log10().floor() as i32
+    };
+    let mut s = if exp < -4 || exp >= p as i32 {
+        sci(x, p - 1, upper)
+    } else {
+        format!("{:.*}", (p as i32 - 1 - exp).max(0) as usize, x)
+    };
+    if !alt {
+        let (num, tail) = match s.find(['e', 'E']) {
+            Some(pos) => (s[..pos].to_string(), s[pos..].to_string()),
+            None => (s.clone(), String::new()),
+        };
+        let num = if num.contains('.') {
+            num.trim_end_matches('0').trim_end_matches('.').to_string()
+        } else {
+            num
+        };
+        s = format!("{num}{tail}");
+    }
+    s
+}
+
+fn sign_and_pad(negative: bool, body: String, prefix_len: usize, spec: &Spec) -> String {
+    let sign = if negative {
+        "-"
+    } else if spec.plus {
+        "+"
+    } else if spec.space {
+        " "
+    } else {
+        ""
+    };
+    let len = sign.len() + body.chars().count();
+    if spec.zero && !spec.left && spec.width > len {
+        let (prefix, digits) = body.split_at(prefix_len);
+        let zeros = "0".repeat(spec.width - len);
+        return format!("{sign}{prefix}{zeros}{digits}");
+    }
+    pad(format!("{sign}{body}"), spec, true)
+}
+
+fn pad(text: String, spec: &Spec, _numeric: bool) -> String {
+    let len = text.chars().count();
+    if spec.width <= len {
+        return text;
+    }
+    let fill = " ".repeat(spec.width - len);
+    if spec.left {
+        format!("{text}{fill}")
+    } else {
+        format!("{fill}{text}")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn names() -> Names {
+        let mut n = Names::new();
+        n.set_str("program_name", "web");
+        n.set_str("here", "/etc");
+        n.set_int("process_num", 3);
+        n.set_int("numprocs", 4);
+        n
+    }
+
+    fn ok(s: &str) -> String {
+        expand(s, &names(), "program:web.command").unwrap()
+    }
+
+    fn err(s: &str) -> String {
+        expand(s, &names(), "program:web.command").unwrap_err()
+    }
+
+    #[test]
+    fn plain_names_and_percent_escape() {
+        assert_eq!(ok("%(here)s/%(program_name)s"), "/etc/web");
+        assert_eq!(ok("date +%%s"), "date +%s");
+        assert_eq!(ok("no percent"), "no percent");
+    }
+
+    #[test]
+    fn integer_specs() {
+        assert_eq!(ok("%(process_num)02d"), "03");
+        assert_eq!(ok("-port=90%(process_num)02d"), "-port=9003");
+        assert_eq!(ok("%(process_num)d/%(numprocs)s"), "3/4");
+        assert_eq!(ok("%(process_num)-3d|"), "3  |");
+        assert_eq!(ok("%(process_num)+d"), "+3");
+        assert_eq!(ok("%(process_num)#x %(process_num)o"), "0x3 3");
+        assert_eq!(ok("%(process_num).2f"), "3.00");
+        assert_eq!(ok("%(process_num)e"), "3.000000e+00");
+        assert_eq!(ok("%(process_num)g"), "3");
+        assert_eq!(
+            ok("%(program_name)r %(program_name).2s %(program_name)5s"),
+            "'web' we   web"
+        );
+    }
+
+    #[test]
+    fn unknown_name_lists_available_names_sorted() {
+        assert_eq!(
+            err("ls %(foo)s"),
+            "Format string 'ls %(foo)s' for 'program:web.command' contains names ('foo') which cannot be expanded. Available names: here, numprocs, process_num, program_name"
+        );
+    }
+
+    #[test]
+    fn bad_formats() {
+        assert_eq!(
+            err("100%"),
+            "Format string '100%' for 'program:web.command' is badly formatted: incomplete format"
+        );
+        assert!(err("%(here").ends_with("badly formatted: incomplete format key"));
+        assert!(err("%(here)q").ends_with("unsupported format character 'q' (0x71) at index 7"));
+        assert!(err("%(here)d").ends_with("%d format: a real number is required, not str"));
+        assert!(err("50% off").ends_with("%o format: an integer is required, not dict"));
+        assert!(err("%s").contains("without a name"));
+    }
+}
