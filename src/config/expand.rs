@@ -159,6 +159,14 @@ fn format_mapping(s: &str, names: &Names) -> Result<String, FormatError> {
             out.push('%');
             continue;
         }
+        if !"diouxXeEfFgGcrsa".contains(conv) {
+            return Err(FormatError::Bad(format!(
+                "unsupported format character {} (0x{:x}) at index {}",
+                py_repr(&conv.to_string()),
+                conv as u32,
+                conv_index
+            )));
+        }
         let value = match &key {
             Some(k) => match names.get(k) {
                 Some(v) => v.clone(),
@@ -171,6 +179,8 @@ fn format_mapping(s: &str, names: &Names) -> Result<String, FormatError> {
                 return Err(match conv {
                     'd' | 'i' | 'u' => bad(&format!("%{conv} format: a real number is required, not dict")),
                     'x' | 'X' | 'o' => bad(&format!("%{conv} format: an integer is required, not dict")),
+                    'e' | 'E' | 'f' | 'F' | 'g' | 'G' => bad("must be real number, not dict"),
+                    'c' => bad("%c requires int or char"),
                     _ => bad(&format!(
                         "'%{conv}' without a name at index {conv_index}; write %% for a literal percent sign"
                     )),

@@ -94,7 +94,8 @@ impl Ini {
             } else {
                 format!("could not read config file {}: {}", path.display(), e)
             };
-            ConfigError::new(msg).in_file(path, None)
+            // The message names the file already.
+            ConfigError::new(msg)
         })?;
         let text = match String::from_utf8(bytes) {
             Ok(t) => t,
@@ -329,14 +330,25 @@ pub fn py_repr(s: &str) -> String {
                 out.push('\\');
                 out.push(c);
             }
-            c if (c as u32) < 0x20 || c as u32 == 0x7f => {
+            c if (c as u32) < 0x20 || (0x7f..=0xa0).contains(&(c as u32)) || c == '\u{ad}' => {
                 out.push_str(&format!("\\x{:02x}", c as u32));
+            }
+            c if !is_printable(c) => {
+                out.push_str(&format!("\\u{:04x}", c as u32));
             }
             c => out.push(c),
         }
     }
     out.push(quote);
     out
+}
+
+/// Python's `str.isprintable` for the characters that plausibly reach a config file:
+/// format, separator and private-use characters are escaped by `repr()`.
+fn is_printable(c: char) -> bool {
+    let n = c as u32;
+    !(matches!(n, 0x2000..=0x200f | 0x2028..=0x202f | 0x205f..=0x206f | 0x3000 | 0xfeff | 0xfff9..=0xfffb)
+        || (0xe000..=0xf8ff).contains(&n))
 }
 
 /// A path made absolute against the current directory, as `os.path.abspath` does.
@@ -497,5 +509,6 @@ mod tests {
         assert_eq!(normpath(Path::new("/../a")), PathBuf::from("/a"));
         assert_eq!(py_repr("it's"), "\"it's\"");
         assert_eq!(py_repr("a\tb"), "'a\\tb'");
+        assert_eq!(py_repr("\u{feff}[x]"), "'\\ufeff[x]'");
     }
 }

@@ -100,8 +100,20 @@ impl<'a> Reader<'a> {
         value: &str,
         extra: &Names,
     ) -> Result<String, ConfigError> {
-        expand::expand(value, &self.names(extra), &format!("{section}.{key}"))
-            .map_err(|m| self.err(section, Some(key), m))
+        self.expand_as(section, key, &format!("{section}.{key}"), value, extra)
+    }
+
+    /// Expansion where the reference names the value differently in its messages
+    /// (`environment`, `process_name`).
+    pub fn expand_as(
+        &self,
+        section: &str,
+        key: &str,
+        what: &str,
+        value: &str,
+        extra: &Names,
+    ) -> Result<String, ConfigError> {
+        expand::expand(value, &self.names(extra), what).map_err(|m| self.err(section, Some(key), m))
     }
 
     /// Reads, expands and converts a key, with the default given as config text.

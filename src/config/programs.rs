@@ -457,7 +457,7 @@ fn processes_from_section(
         names.set_int("process_num", process_num);
         names.set_int("numprocs", s.numprocs);
 
-        let env_text = r.expand_value(section, "environment", env_raw, &names)?;
+        let env_text = r.expand_as(section, "environment", "environment", env_raw, &names)?;
         let env = super::environment::parse(&env_text)
             .map_err(|m| r.err(section, Some("environment"), m))?;
         if process_num == s.numprocs_start {
@@ -511,7 +511,13 @@ fn processes_from_section(
                 ))
             }
         };
-        let name = r.expand_value(section, "process_name", &s.process_name, &names)?;
+        let name = r.expand_as(
+            section,
+            "process_name",
+            "process_name",
+            &s.process_name,
+            &names,
+        )?;
         processes.push(ProcessConfig {
             name,
             group: group.to_string(),

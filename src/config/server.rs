@@ -181,7 +181,7 @@ fn supervisord_section(
     // The reference expands this value twice; the second pass is what makes a `%%`
     // fail there, and keeping it keeps the accepted set identical.
     let once = r.get_or(s, "environment", "", &none)?;
-    let twice = r.expand_value(s, "environment", &once, &none)?;
+    let twice = r.expand_as(s, "environment", "environment", &once, &none)?;
     let env = super::environment::parse(&twice).map_err(|m| r.err(s, Some("environment"), m))?;
     for d in &env.differences {
         warnings.push(format!(
