@@ -114,7 +114,7 @@ fn reference_message(stderr: &str) -> String {
 fn our_message(stderr: &str) -> String {
     let body = stderr.strip_prefix("Error: ").unwrap_or(stderr);
     let body = body.split("\nFor help, use").next().unwrap_or(body);
-    let body = match body.find("] ") {
+    match body.find("] ") {
         Some(i) if body[..i].contains(": [") => {
             let rest = &body[i + 2..];
             // Skip "key: " when present.
@@ -127,8 +127,7 @@ fn our_message(stderr: &str) -> String {
             Some(i) if body[..i].contains(".conf") => body[i + 2..].to_string(),
             _ => body.to_string(),
         },
-    };
-    body
+    }
 }
 
 #[test]
