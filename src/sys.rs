@@ -1,7 +1,11 @@
-//! Process primitives that need `unsafe`: the NSS user and group database. This module is
-//! the only place in the crate with `unsafe` blocks; each says why it is sound.
+//! Process primitives that need `unsafe`: fork/exec of children, signal dispositions and
+//! the self-pipe they write to, kill, the NSS user and group database, local time. This
+//! module is the only place in the crate with `unsafe` blocks; each says why it is sound.
 
 use std::ffi::{CStr, CString};
+use std::io;
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
+use std::sync::atomic::{AtomicI32, Ordering};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct User {
@@ -128,4 +132,336 @@ pub fn hostname() -> String {
         .nodename()
         .to_string_lossy()
         .into_owned()
+}
+
+/// The member groups of a user (for setgroups), primary group first.
+pub fn user_groups(name: &str, gid: u32) -> Vec<u32> {
+    let Ok(cname) = CString::new(name) else {
+        return vec![gid];
+    };
+    let mut n: libc::c_int = 64;
+    loop {
+        let mut groups: Vec<libc::gid_t> = vec![0; n as usize];
+        let mut count = n;
+        // SAFETY: groups has room for `count` entries; getgrouplist writes at most that
+        // many and stores the real count (too small: returns -1 and the needed count).
+        let rc =
+            unsafe { libc::getgrouplist(cname.as_ptr(), gid, groups.as_mut_ptr(), &mut count) };
+        if rc >= 0 {
+            groups.truncate(count.max(0) as usize);
+            groups.retain(|&g| g != gid);
+            groups.insert(0, gid);
+            return groups;
+        }
+        if count <= n || n >= 65536 {
+            return vec![gid];
+        }
+        n = count;
+    }
+}
+
+/// Local time of a Unix timestamp: (year, month 1-12, day, hour, minute, second).
+pub fn localtime(secs: i64) -> (i32, u32, u32, u32, u32, u32) {
+    let t: libc::time_t = secs;
+    // SAFETY: tm is plain data; localtime_r fills it from t and touches nothing else.
+    let mut tm: libc::tm = unsafe { std::mem::zeroed() };
+    // SAFETY: both pointers are valid for the call.
+    let ok = unsafe { !libc::localtime_r(&t, &mut tm).is_null() };
+    if !ok {
+        return (1970, 1, 1, 0, 0, 0);
+    }
+    (
+        tm.tm_year + 1900,
+        (tm.tm_mon + 1) as u32,
+        tm.tm_mday as u32,
+        tm.tm_hour as u32,
+        tm.tm_min as u32,
+        tm.tm_sec as u32,
+    )
+}
+
+// ---- signals -------------------------------------------------------------------------
+
+static SIGNAL_PIPE: AtomicI32 = AtomicI32::new(-1);
+
+extern "C" fn on_signal(sig: libc::c_int) {
+    let fd = SIGNAL_PIPE.load(Ordering::Relaxed);
+    if fd < 0 {
+        return;
+    }
+    let byte = sig as u8;
+    // SAFETY: write(2) and errno access are async-signal-safe; errno is restored so the
+    // interrupted code sees its own value. A full pipe drops the byte, which is fine:
+    // the reader handles each signal number at most once per wake-up anyway.
+    unsafe {
+        let errno = *libc::__errno_location();
+        libc::write(fd, (&byte as *const u8).cast(), 1);
+        *libc::__errno_location() = errno;
+    }
+}
+
+/// Routes `signals` to a non-blocking pipe (one byte per signal, the signal number) and
+/// returns its read end. SIGPIPE is ignored, so writes to dead pipes fail with EPIPE.
+pub fn install_signal_pipe(signals: &[i32]) -> io::Result<OwnedFd> {
+    let (rd, wr) = rustix::pipe::pipe_with(
+        rustix::pipe::PipeFlags::CLOEXEC | rustix::pipe::PipeFlags::NONBLOCK,
+    )?;
+    let old = SIGNAL_PIPE.swap(wr.as_raw_fd(), Ordering::SeqCst);
+    if old >= 0 {
+        // SAFETY: `old` is the write end this function leaked on a previous call; no
+        // handler uses it any more since the swap above.
+        drop(unsafe { OwnedFd::from_raw_fd(old) });
+    }
+    std::mem::forget(wr); // owned by the handler from now on
+    for &sig in signals {
+        // SAFETY: sigaction with a valid handler of the right signature and an empty
+        // mask; SA_RESTART keeps blocking calls from failing with EINTR.
+        unsafe {
+            let mut sa: libc::sigaction = std::mem::zeroed();
+            sa.sa_sigaction = on_signal as extern "C" fn(libc::c_int) as usize;
+            sa.sa_flags = libc::SA_RESTART;
+            libc::sigemptyset(&mut sa.sa_mask);
+            if libc::sigaction(sig, &sa, std::ptr::null_mut()) != 0 {
+                return Err(io::Error::last_os_error());
+            }
+        }
+    }
+    // SAFETY: setting SIG_IGN for SIGPIPE has no preconditions.
+    unsafe { libc::signal(libc::SIGPIPE, libc::SIG_IGN) };
+    Ok(rd)
+}
+
+/// Sends a signal; `group` sends it to the process group led by `pid`.
+pub fn kill(pid: u32, sig: i32, group: bool) -> io::Result<()> {
+    let Ok(p) = libc::pid_t::try_from(pid) else {
+        return Err(io::Error::from_raw_os_error(libc::ESRCH));
+    };
+    if p <= 0 {
+        return Err(io::Error::from_raw_os_error(libc::ESRCH));
+    }
+    let target = if group { -p } else { p };
+    // SAFETY: kill(2) has no memory-safety preconditions.
+    if unsafe { libc::kill(target, sig) } == 0 {
+        Ok(())
+    } else {
+        Err(io::Error::last_os_error())
+    }
+}
+
+/// One reaped child: its pid and raw wait status; None when no child has exited.
+pub fn reap_one() -> Option<(u32, i32)> {
+    let mut status: libc::c_int = 0;
+    // SAFETY: waitpid writes the status into a valid local.
+    let pid = unsafe { libc::waitpid(-1, &mut status, libc::WNOHANG) };
+    if pid > 0 {
+        Some((pid as u32, status))
+    } else {
+        None
+    }
+}
+
+/// Decodes a wait status into (exit code) or (signal, core dumped).
+pub fn decode_wait_status(status: i32) -> Result<i32, (i32, bool)> {
+    if libc::WIFEXITED(status) {
+        Ok(libc::WEXITSTATUS(status))
+    } else if libc::WIFSIGNALED(status) {
+        Err((libc::WTERMSIG(status), libc::WCOREDUMP(status)))
+    } else {
+        Ok(-1)
+    }
+}
+
+// ---- fork/exec -------------------------------------------------------------------------
+
+/// Identity a child switches to before exec.
+pub struct SwitchUser {
+    pub uid: u32,
+    pub gid: u32,
+    pub groups: Vec<u32>,
+}
+
+/// Everything a child needs, prepared before fork so the child only makes syscalls.
+pub struct ChildSpec {
+    pub filename: CString,
+    pub argv: Vec<CString>,
+    pub env: Vec<CString>,
+    /// Child ends of the pipes: stdin, stdout, stderr (stderr may equal stdout).
+    pub stdin: RawFd,
+    pub stdout: RawFd,
+    pub stderr: RawFd,
+    pub directory: Option<CString>,
+    pub umask: Option<u32>,
+    pub user: Option<SwitchUser>,
+    /// Messages for the child's stderr, rendered beforehand: "couldn't setuid to N: ",
+    /// "couldn't chdir to D: ", "couldn't exec X: ".
+    pub msg_setuid: Vec<u8>,
+    pub msg_chdir: Vec<u8>,
+    pub msg_exec: Vec<u8>,
+}
+
+/// The name of an errno value, as the reference's messages print it (`ENOENT`).
+pub fn errno_name(e: i32) -> &'static str {
+    match e {
+        libc::EPERM => "EPERM",
+        libc::ENOENT => "ENOENT",
+        libc::EIO => "EIO",
+        libc::E2BIG => "E2BIG",
+        libc::ENOEXEC => "ENOEXEC",
+        libc::EBADF => "EBADF",
+        libc::EAGAIN => "EAGAIN",
+        libc::ENOMEM => "ENOMEM",
+        libc::EACCES => "EACCES",
+        libc::EFAULT => "EFAULT",
+        libc::ENOTDIR => "ENOTDIR",
+        libc::EISDIR => "EISDIR",
+        libc::EINVAL => "EINVAL",
+        libc::ENFILE => "ENFILE",
+        libc::EMFILE => "EMFILE",
+        libc::ETXTBSY => "ETXTBSY",
+        libc::ENOSPC => "ENOSPC",
+        libc::ENAMETOOLONG => "ENAMETOOLONG",
+        libc::ELOOP => "ELOOP",
+        libc::ELIBBAD => "ELIBBAD",
+        _ => "EUNKNOWN",
+    }
+}
+
+fn child_write(fd: RawFd, parts: &[&[u8]]) {
+    for p in parts {
+        // SAFETY: writing a valid buffer to an fd; errors are ignored (nowhere to report).
+        unsafe { libc::write(fd, p.as_ptr().cast(), p.len()) };
+    }
+}
+
+/// Runs in the forked child; never returns.
+fn child_exec(spec: &ChildSpec) -> ! {
+    // SAFETY (whole function): we are the only thread of a freshly forked process, so
+    // these syscalls cannot race; every pointer passed comes from `spec`, alive here.
+    unsafe {
+        libc::setpgid(0, 0);
+        libc::dup2(spec.stdin, 0);
+        libc::dup2(spec.stdout, 1);
+        libc::dup2(spec.stderr, 2);
+        if libc::syscall(libc::SYS_close_range, 3u32, u32::MAX, 0u32) != 0 {
+            for fd in 3..4096 {
+                libc::close(fd);
+            }
+        }
+        // A clean start: no inherited ignores or blocked signals.
+        for sig in 1..libc::SIGRTMAX() {
+            if sig != libc::SIGKILL && sig != libc::SIGSTOP {
+                libc::signal(sig, libc::SIG_DFL);
+            }
+        }
+        let mut empty: libc::sigset_t = std::mem::zeroed();
+        libc::sigemptyset(&mut empty);
+        libc::sigprocmask(libc::SIG_SETMASK, &empty, std::ptr::null_mut());
+
+        let not_spawned: &[u8] = b"supervisor: child process was not spawned\n";
+        if let Some(u) = &spec.user {
+            let failed: Option<&[u8]> = if libc::setgroups(u.groups.len(), u.groups.as_ptr()) != 0 {
+                Some(b"Could not set groups of effective user")
+            } else if libc::setgid(u.gid) != 0 {
+                Some(b"Could not set group id of effective user")
+            } else if libc::setuid(u.uid) != 0 {
+                Some(b"Could not set user id of effective user")
+            } else {
+                None
+            };
+            if let Some(why) = failed {
+                child_write(2, &[&spec.msg_setuid, why, b"\n", not_spawned]);
+                libc::_exit(127);
+            }
+        }
+        if let Some(dir) = &spec.directory {
+            if libc::chdir(dir.as_ptr()) != 0 {
+                let e = *libc::__errno_location();
+                child_write(
+                    2,
+                    &[
+                        &spec.msg_chdir,
+                        errno_name(e).as_bytes(),
+                        b"\n",
+                        not_spawned,
+                    ],
+                );
+                libc::_exit(127);
+            }
+        }
+        if let Some(mask) = spec.umask {
+            libc::umask(mask as libc::mode_t);
+        }
+        let mut argv: Vec<*const libc::c_char> = spec.argv.iter().map(|a| a.as_ptr()).collect();
+        argv.push(std::ptr::null());
+        let mut envp: Vec<*const libc::c_char> = spec.env.iter().map(|a| a.as_ptr()).collect();
+        envp.push(std::ptr::null());
+        libc::execve(spec.filename.as_ptr(), argv.as_ptr(), envp.as_ptr());
+        let e = *libc::__errno_location();
+        child_write(
+            2,
+            &[&spec.msg_exec, errno_name(e).as_bytes(), b"\n", not_spawned],
+        );
+        libc::_exit(127);
+    }
+}
+
+/// Forks and execs a child as `spec` says; returns its pid.
+pub fn spawn_child(spec: &ChildSpec) -> io::Result<u32> {
+    // SAFETY: the daemon is single-threaded, so the child inherits no locked mutexes
+    // from other threads; the child only runs child_exec, which ends in exec or _exit.
+    let pid = unsafe { libc::fork() };
+    match pid {
+        -1 => Err(io::Error::last_os_error()),
+        0 => child_exec(spec),
+        p => Ok(p as u32),
+    }
+}
+
+/// Forks the daemon itself (daemonizing): returns true in the child; the parent exits 0.
+pub fn fork_and_exit_parent() -> io::Result<()> {
+    // SAFETY: called before any other thread exists; the parent leaves via _exit without
+    // running destructors that would flush state shared with the child.
+    match unsafe { libc::fork() } {
+        -1 => Err(io::Error::last_os_error()),
+        0 => Ok(()),
+        _ => unsafe { libc::_exit(0) },
+    }
+}
+
+/// Registers an fd with the poller in level-triggered mode.
+pub fn poller_add(
+    poller: &polling::Poller,
+    fd: RawFd,
+    key: usize,
+    readable: bool,
+    writable: bool,
+) -> io::Result<()> {
+    let ev = polling::Event::new(key, readable, writable);
+    // SAFETY: polling requires the fd to stay open until it is deleted from the poller;
+    // the reactor deletes every source before the fd owning it is dropped.
+    unsafe { poller.add_with_mode(fd, ev, polling::PollMode::Level) }
+}
+
+/// A borrowed view of a raw fd the caller knows to be open.
+pub fn borrow_fd<'a>(fd: RawFd) -> std::os::fd::BorrowedFd<'a> {
+    // SAFETY: only called by the reactor for fds registered with it, which are removed
+    // from the reactor before their owner closes them.
+    unsafe { std::os::fd::BorrowedFd::borrow_raw(fd) }
+}
+
+/// Switches the daemon itself to another user (setgroups, setgid, setuid).
+pub fn switch_user(uid: u32, gid: u32, groups: &[u32]) -> Result<(), String> {
+    // SAFETY: the pointer and length describe the `groups` slice.
+    if unsafe { libc::setgroups(groups.len(), groups.as_ptr()) } != 0 {
+        return Err("Could not set groups of effective user".into());
+    }
+    // SAFETY: plain syscalls without memory arguments.
+    if unsafe { libc::setgid(gid) } != 0 {
+        return Err("Could not set group id of effective user".into());
+    }
+    // SAFETY: as above.
+    if unsafe { libc::setuid(uid) } != 0 {
+        return Err("Could not set user id of effective user".into());
+    }
+    Ok(())
 }

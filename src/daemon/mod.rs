@@ -1,9 +1,23 @@
 //! supervisord: the daemon.
 
 mod check;
+mod command;
+mod lifecycle;
+mod logfile;
+mod mainlog;
 mod options;
+mod output;
+mod process;
+mod reactor;
+mod spawn;
+mod supervisor;
+mod syslog;
 
-use crate::config;
+use std::path::{Path, PathBuf};
+
+use crate::config::{self, ServerConfig};
+use mainlog::MainLog;
+use supervisor::Supervisor;
 
 /// The reference's usage-error shape: two lines on stderr, exit 2.
 fn usage_error(progname: &str, msg: &str) -> i32 {
@@ -51,8 +65,88 @@ pub fn main(progname: &str, args: &[String]) -> i32 {
         print!("{}", check::render(&cfg));
         return 0;
     }
-    eprintln!(
-        "supervisord: the process engine is not built yet; only --check works in this version"
-    );
-    1
+    run(progname, &path, *args, cfg)
+}
+
+/// Loads the config and puts the command line over it (startup and every reload).
+fn load(path: &Path, args: &options::Args) -> Result<ServerConfig, String> {
+    let mut cfg = config::load_server_config(path).map_err(|e| e.to_string())?;
+    options::apply(args, &mut cfg)?;
+    Ok(cfg)
+}
+
+fn run(progname: &str, path: &Path, args: options::Args, cfg: ServerConfig) -> i32 {
+    lifecycle::ensure_std_fds();
+    let (critical, user_info) = match lifecycle::set_user(&cfg.supervisord) {
+        Ok(lines) => lines,
+        Err(msg) => return usage_error(progname, &msg),
+    };
+    let rlimit_infos = match lifecycle::set_rlimits(&cfg.supervisord) {
+        Ok(lines) => lines,
+        Err(msg) => return usage_error(progname, &msg),
+    };
+    let mut log = MainLog::buffering(cfg.supervisord.loglevel);
+    if let Err(msg) = log.open(&cfg.supervisord) {
+        return usage_error(progname, &msg);
+    }
+    if let Some(c) = critical {
+        log.critical(&c);
+    }
+    for w in &cfg.warnings {
+        log.warn(w);
+    }
+    for i in cfg
+        .infos
+        .iter()
+        .chain(user_info.iter())
+        .chain(rlimit_infos.iter())
+    {
+        log.info(i);
+    }
+    let sd = cfg.supervisord.clone();
+    if !sd.nocleanup {
+        for w in lifecycle::clear_auto_logs(&sd.childlogdir, &sd.identifier) {
+            log.warn(&w);
+        }
+    }
+    let reload_path: PathBuf = path.to_path_buf();
+    let reload = Box::new(move || load(&reload_path, &args));
+    let mut sup = match Supervisor::new(cfg, log, reload) {
+        Ok(s) => s,
+        Err(e) => return usage_error(progname, &format!("cannot set up the event loop: {e}")),
+    };
+    sup.add_configured_groups();
+    if !sd.nodaemon {
+        match lifecycle::daemonize(&sd) {
+            Ok(lines) => lines.iter().for_each(|l| sup.log.info(l)),
+            Err(msg) => {
+                sup.log.critical(&msg);
+                return 1;
+            }
+        }
+    }
+    lifecycle::become_subreaper();
+    let wrote_pidfile = match lifecycle::write_pidfile(&sd.pidfile) {
+        Ok(()) => true,
+        Err(msg) => {
+            sup.log.critical(&msg);
+            false
+        }
+    };
+    sup.log.info(&format!(
+        "supervisord started with pid {}",
+        std::process::id()
+    ));
+    sup.autostart();
+    let code = match sup.run() {
+        Ok(supervisor::Exit::Shutdown) => 0,
+        Err(e) => {
+            sup.log.critical(&format!("the event loop failed: {e}"));
+            1
+        }
+    };
+    if wrote_pidfile {
+        let _ = std::fs::remove_file(&sd.pidfile);
+    }
+    code
 }

@@ -9,7 +9,7 @@ use crate::config::{values as v, MainLog, ServerConfig};
 /// supervisord: start the programs of a config file and keep them running.
 ///
 /// Options given here win over the [supervisord] section of the config file.
-#[derive(FromArgs, Debug, Default)]
+#[derive(FromArgs, Debug, Default, Clone)]
 pub struct Args {
     /// configuration file path (searched for when not given)
     #[argh(option, short = 'c')]

@@ -1,0 +1,183 @@
+//! An append-only log file with the reference's size rotation (`f` -> `f.1` -> ... ->
+//! `f.N` after a write that reaches maxbytes). Each write is one write(2) of the data as
+//! read: no buffering, so nothing is lost if the daemon dies. A target that is not a
+//! regular file (/dev/stdout, a pipe) is written without rotation.
+
+use std::fs::{File, OpenOptions};
+use std::io::{self, Write};
+use std::os::unix::fs::OpenOptionsExt;
+use std::path::{Path, PathBuf};
+
+#[derive(Debug)]
+pub struct RotatingFile {
+    path: PathBuf,
+    file: File,
+    maxbytes: u64,
+    backups: u32,
+    /// Bytes in the current file, tracked so rotation needs no fstat per write.
+    size: u64,
+    regular: bool,
+}
+
+fn open_append(path: &Path) -> io::Result<File> {
+    OpenOptions::new()
+        .create(true)
+        .append(true)
+        .mode(0o644)
+        .custom_flags(libc::O_CLOEXEC)
+        .open(path)
+}
+
+impl RotatingFile {
+    /// Opens (creating) `path` for appending. maxbytes <= 0 means never rotate.
+    pub fn open(path: &Path, maxbytes: i64, backups: i64) -> io::Result<RotatingFile> {
+        let file = open_append(path)?;
+        let meta = file.metadata()?;
+        Ok(RotatingFile {
+            path: path.to_path_buf(),
+            regular: meta.is_file(),
+            size: meta.len(),
+            file,
+            maxbytes: u64::try_from(maxbytes).unwrap_or(0),
+            backups: u32::try_from(backups.clamp(0, 100_000)).unwrap_or(0),
+        })
+    }
+
+    #[allow(dead_code)] // log reading (control plane)
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    pub fn write(&mut self, data: &[u8]) -> io::Result<()> {
+        if data.is_empty() {
+            return Ok(());
+        }
+        self.file.write_all(data)?;
+        self.size += data.len() as u64;
+        if self.regular && self.maxbytes > 0 && self.size >= self.maxbytes {
+            self.rotate()?;
+        }
+        Ok(())
+    }
+
+    fn rotate(&mut self) -> io::Result<()> {
+        let name = |i: u32| PathBuf::from(format!("{}.{i}", self.path.display()));
+        if self.backups > 0 {
+            for i in (1..self.backups).rev() {
+                let from = name(i);
+                if from.exists() {
+                    rename_over(&from, &name(i + 1))?;
+                }
+            }
+            rename_over(&self.path, &name(1))?;
+        }
+        // Truncate rather than unlink: with no backups the file is simply emptied.
+        self.file = OpenOptions::new()
+            .create(true)
+            .append(true)
+            .mode(0o644)
+            .custom_flags(libc::O_CLOEXEC | libc::O_TRUNC)
+            .open(&self.path)?;
+        self.size = 0;
+        Ok(())
+    }
+
+    /// Closes and reopens the path (after logrotate moved the file away).
+    pub fn reopen(&mut self) -> io::Result<()> {
+        let file = open_append(&self.path)?;
+        let meta = file.metadata()?;
+        self.regular = meta.is_file();
+        self.size = meta.len();
+        self.file = file;
+        Ok(())
+    }
+
+    /// Removes the file and starts an empty one (clearLog).
+    #[allow(dead_code)] // clearLog (control plane)
+    pub fn clear(&mut self) -> io::Result<()> {
+        match std::fs::remove_file(&self.path) {
+            Ok(()) => {}
+            Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+            Err(e) => return Err(e),
+        }
+        self.reopen()
+    }
+}
+
+/// Renames, tolerating a source that vanished (a cleanup script removed it).
+fn rename_over(from: &Path, to: &Path) -> io::Result<()> {
+    match std::fs::rename(from, to) {
+        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(()),
+        other => other,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn tmp(name: &str) -> PathBuf {
+        let d = std::env::temp_dir().join(format!("logfile-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&d);
+        std::fs::create_dir_all(&d).unwrap();
+        d
+    }
+
+    #[test]
+    fn rotation_keeps_every_byte_in_order() {
+        let d = tmp("rot");
+        let p = d.join("x.log");
+        let mut f = RotatingFile::open(&p, 100, 20).unwrap();
+        let mut written = Vec::new();
+        for i in 0..50u32 {
+            let chunk = format!("line {i:04} {}\n", "x".repeat((i % 7) as usize));
+            f.write(chunk.as_bytes()).unwrap();
+            written.extend_from_slice(chunk.as_bytes());
+        }
+        let mut all = Vec::new();
+        for i in (1..=20).rev() {
+            if let Ok(b) = std::fs::read(format!("{}.{i}", p.display())) {
+                all.extend(b);
+            }
+        }
+        all.extend(std::fs::read(&p).unwrap());
+        assert_eq!(all, written);
+        std::fs::remove_dir_all(&d).unwrap();
+    }
+
+    #[test]
+    fn no_backups_truncates_and_rotation_drops_oldest() {
+        let d = tmp("trunc");
+        let p = d.join("x.log");
+        let mut f = RotatingFile::open(&p, 10, 0).unwrap();
+        f.write(b"0123456789abc").unwrap();
+        assert_eq!(std::fs::read(&p).unwrap(), b"");
+        assert!(!d.join("x.log.1").exists());
+        f.write(b"tail").unwrap();
+        assert_eq!(std::fs::read(&p).unwrap(), b"tail");
+        let mut g = RotatingFile::open(&d.join("y.log"), 1, 2).unwrap();
+        for b in [b"a", b"b", b"c", b"d"] {
+            g.write(b).unwrap();
+        }
+        assert_eq!(std::fs::read(d.join("y.log.1")).unwrap(), b"d");
+        assert_eq!(std::fs::read(d.join("y.log.2")).unwrap(), b"c");
+        assert!(!d.join("y.log.3").exists());
+        std::fs::remove_dir_all(&d).unwrap();
+    }
+
+    #[test]
+    fn reopen_after_external_rename() {
+        let d = tmp("reopen");
+        let p = d.join("x.log");
+        let mut f = RotatingFile::open(&p, 0, 0).unwrap();
+        f.write(b"before\n").unwrap();
+        std::fs::rename(&p, d.join("moved.log")).unwrap();
+        f.reopen().unwrap();
+        f.write(b"after\n").unwrap();
+        assert_eq!(std::fs::read(&p).unwrap(), b"after\n");
+        assert_eq!(std::fs::read(d.join("moved.log")).unwrap(), b"before\n");
+        f.clear().unwrap();
+        assert_eq!(std::fs::read(&p).unwrap(), b"");
+        std::fs::remove_dir_all(&d).unwrap();
+    }
+}

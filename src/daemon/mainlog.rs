@@ -1,0 +1,120 @@
+//! supervisord's own log: `YYYY-MM-DD HH:MM:SS,mmm LEVL message` lines in local time, to
+//! a rotating file or syslog, and to stdout in the foreground unless silent.
+
+use std::io::Write;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use super::logfile::RotatingFile;
+use super::syslog::Syslog;
+use crate::config::{LogLevel, MainLog as MainLogTarget, SupervisordConfig};
+
+pub struct MainLog {
+    level: LogLevel,
+    file: Option<RotatingFile>,
+    syslog: Option<Syslog>,
+    echo_stdout: bool,
+    /// Lines logged before the file could be opened (replayed once it is).
+    pending: Vec<(LogLevel, String)>,
+}
+
+pub fn timestamp(now: SystemTime) -> String {
+    let d = now.duration_since(UNIX_EPOCH).unwrap_or_default();
+    let (y, mo, da, h, mi, s) = crate::sys::localtime(d.as_secs() as i64);
+    format!(
+        "{y:04}-{mo:02}-{da:02} {h:02}:{mi:02}:{s:02},{:03}",
+        d.subsec_millis()
+    )
+}
+
+impl MainLog {
+    /// A logger that only buffers until `open` is called.
+    pub fn buffering(level: LogLevel) -> MainLog {
+        MainLog {
+            level,
+            file: None,
+            syslog: None,
+            echo_stdout: false,
+            pending: Vec::new(),
+        }
+    }
+
+    pub fn open(&mut self, cfg: &SupervisordConfig) -> Result<(), String> {
+        self.level = cfg.loglevel;
+        self.echo_stdout = cfg.nodaemon && !cfg.silent;
+        match &cfg.logfile {
+            MainLogTarget::Syslog => self.syslog = Some(Syslog::new("supervisord")),
+            MainLogTarget::File(p) => {
+                let f = RotatingFile::open(p, cfg.logfile_maxbytes, cfg.logfile_backups)
+                    .map_err(|e| format!("could not open the log file {}: {e}", p.display()))?;
+                self.file = Some(f);
+            }
+        }
+        for (level, msg) in std::mem::take(&mut self.pending) {
+            self.log(level, &msg);
+        }
+        Ok(())
+    }
+
+    pub fn enabled(&self, level: LogLevel) -> bool {
+        level >= self.level
+    }
+
+    #[allow(dead_code)] // readLog and clearLog (control plane)
+    pub fn path(&self) -> Option<&std::path::Path> {
+        self.file.as_ref().map(|f| f.path())
+    }
+
+    pub fn log(&mut self, level: LogLevel, msg: &str) {
+        if !self.enabled(level) {
+            return;
+        }
+        if self.file.is_none() && self.syslog.is_none() {
+            self.pending.push((level, msg.to_string()));
+            return;
+        }
+        let line = format!("{} {} {}\n", timestamp(SystemTime::now()), level.tag(), msg);
+        if let Some(f) = &mut self.file {
+            // Nowhere better to report a failing log file than stderr.
+            if let Err(e) = f.write(line.as_bytes()) {
+                eprintln!("supervisord: cannot write the log file: {e}");
+            }
+        }
+        if let Some(s) = &mut self.syslog {
+            s.send(&format!("{} {}", level.tag(), msg));
+        }
+        if self.echo_stdout {
+            let _ = std::io::stdout().write_all(line.as_bytes());
+        }
+    }
+
+    /// SIGUSR2: reopen the file (logrotate has moved it).
+    pub fn reopen(&mut self) {
+        if let Some(f) = &mut self.file {
+            let _ = f.reopen();
+        }
+    }
+
+    #[allow(dead_code)] // clearLog (control plane)
+    pub fn clear(&mut self) -> std::io::Result<()> {
+        match &mut self.file {
+            Some(f) => f.clear(),
+            None => Ok(()),
+        }
+    }
+
+    pub fn info(&mut self, msg: &str) {
+        self.log(LogLevel::Info, msg);
+    }
+    pub fn warn(&mut self, msg: &str) {
+        self.log(LogLevel::Warn, msg);
+    }
+    pub fn debug(&mut self, msg: &str) {
+        self.log(LogLevel::Debug, msg);
+    }
+    pub fn critical(&mut self, msg: &str) {
+        self.log(LogLevel::Critical, msg);
+    }
+    pub fn error(&mut self, msg: &str) {
+        self.log(LogLevel::Error, msg);
+    }
+}

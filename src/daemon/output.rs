@@ -1,0 +1,222 @@
+//! Where a child's stdout or stderr goes: its log file (a path, AUTO, or none), syslog,
+//! and the main log at debug level. The bytes are written as read, per chunk, in order.
+
+use std::io;
+use std::path::{Path, PathBuf};
+
+use super::logfile::RotatingFile;
+use crate::config::{ChannelLogConfig, LogTarget};
+
+/// A child's output stream; the value is its slot in per-process arrays.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Channel {
+    Stdout = 0,
+    Stderr = 1,
+}
+
+impl Channel {
+    pub fn name(self) -> &'static str {
+        match self {
+            Channel::Stdout => "stdout",
+            Channel::Stderr => "stderr",
+        }
+    }
+}
+
+#[derive(Debug)]
+pub struct ChannelLog {
+    /// The file this channel logs to (an AUTO name is chosen when the group is made).
+    pub path: Option<PathBuf>,
+    maxbytes: i64,
+    backups: i64,
+    pub syslog: bool,
+    file: Option<RotatingFile>,
+}
+
+/// Characters that end an ANSI escape sequence, as the reference strips them.
+const ANSI_TERMINATORS: &[u8] = b"HfABCDRsuJKhlpm";
+
+/// Removes `ESC[ ... <terminator>` sequences from one chunk.
+pub fn strip_ansi(data: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(data.len());
+    let mut i = 0;
+    let mut showing = true;
+    while i < data.len() {
+        if !showing {
+            if ANSI_TERMINATORS.contains(&data[i]) {
+                showing = true;
+            }
+            i += 1;
+        } else if data[i] == 0x1b && data.get(i + 1) == Some(&b'[') {
+            showing = false;
+            i += 2;
+        } else {
+            out.push(data[i]);
+            i += 1;
+        }
+    }
+    out
+}
+
+/// Random letters for AUTO log names, like mkstemp's.
+fn random_suffix() -> String {
+    const ALPHABET: &[u8] = b"abcdefghijklmnopqrstuvwxyz0123456789_";
+    let mut seed = [0u8; 8];
+    if rustix::rand::getrandom(&mut seed, rustix::rand::GetRandomFlags::empty()).is_err() {
+        let t = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap_or_default();
+        seed = (t.as_nanos() as u64 ^ u64::from(std::process::id())).to_le_bytes();
+    }
+    seed.iter()
+        .map(|b| ALPHABET[usize::from(*b) % ALPHABET.len()] as char)
+        .collect()
+}
+
+/// Creates a new AUTO log file `<proc>-<channel>---<identifier>-<random>.log`, mode 0600.
+pub fn create_auto_log(
+    dir: &Path,
+    process: &str,
+    channel: Channel,
+    identifier: &str,
+) -> io::Result<PathBuf> {
+    use std::os::unix::fs::OpenOptionsExt;
+    for _ in 0..100 {
+        let p = dir.join(format!(
+            "{process}-{}---{identifier}-{}.log",
+            channel.name(),
+            random_suffix()
+        ));
+        match std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(0o600)
+            .open(&p)
+        {
+            Ok(_) => return Ok(p),
+            Err(e) if e.kind() == io::ErrorKind::AlreadyExists => continue,
+            Err(e) => return Err(e),
+        }
+    }
+    Err(io::Error::new(
+        io::ErrorKind::AlreadyExists,
+        "no free AUTO log name",
+    ))
+}
+
+/// Whether a file in childlogdir is an AUTO log of this identifier (including its
+/// rotated backups), as the reference's cleanup pattern decides.
+pub fn is_auto_log_of(file_name: &str, identifier: &str) -> bool {
+    let marker = format!("---{identifier}-");
+    let Some(at) = file_name.find(&marker) else {
+        return false;
+    };
+    if at == 0 {
+        return false;
+    }
+    let rest = &file_name[at + marker.len()..];
+    let Some(log_at) = rest.rfind(".log") else {
+        return false;
+    };
+    let (random, tail) = (&rest[..log_at], &rest[log_at + 4..]);
+    if random.is_empty() || random.chars().any(char::is_whitespace) {
+        return false;
+    }
+    let digits = tail.strip_prefix('.').unwrap_or(tail);
+    digits.len() <= 4
+        && digits.chars().all(|c| c.is_ascii_digit())
+        && (tail.is_empty() || tail.starts_with('.'))
+}
+
+impl ChannelLog {
+    pub fn new(cfg: &ChannelLogConfig, path: Option<PathBuf>) -> ChannelLog {
+        ChannelLog {
+            path,
+            maxbytes: cfg.maxbytes,
+            backups: cfg.backups,
+            syslog: cfg.syslog,
+            file: None,
+        }
+    }
+
+    /// The configured path, with AUTO resolved by creating its file now.
+    pub fn resolve_path(
+        cfg: &ChannelLogConfig,
+        dir: &Path,
+        process: &str,
+        channel: Channel,
+        identifier: &str,
+    ) -> io::Result<Option<PathBuf>> {
+        match &cfg.logfile {
+            LogTarget::None | LogTarget::Syslog => Ok(None),
+            LogTarget::File(p) => Ok(Some(p.clone())),
+            LogTarget::Auto => create_auto_log(dir, process, channel, identifier).map(Some),
+        }
+    }
+
+    /// (Re)opens the file, at every spawn as the reference does.
+    pub fn open(&mut self) -> io::Result<()> {
+        self.file = None;
+        if let Some(p) = &self.path {
+            self.file = Some(RotatingFile::open(p, self.maxbytes, self.backups)?);
+        }
+        Ok(())
+    }
+
+    pub fn write(&mut self, data: &[u8]) -> io::Result<()> {
+        match &mut self.file {
+            Some(f) => f.write(data),
+            None => Ok(()),
+        }
+    }
+
+    pub fn reopen(&mut self) -> io::Result<()> {
+        match &mut self.file {
+            Some(f) => f.reopen(),
+            None => Ok(()),
+        }
+    }
+
+    #[allow(dead_code)] // clearProcessLogs (control plane)
+    /// Empties the log: only while the file is open (the process is running); for a
+    /// stopped process the reference reports success without doing anything.
+    pub fn clear(&mut self) -> io::Result<()> {
+        match &mut self.file {
+            Some(f) => f.clear(),
+            None => Ok(()),
+        }
+    }
+
+    pub fn close(&mut self) {
+        self.file = None;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn strips_ansi_color_sequences() {
+        assert_eq!(strip_ansi(b"\x1b[31mred\x1b[0m plain"), b"red plain");
+        assert_eq!(strip_ansi(b"no escapes"), b"no escapes");
+        assert_eq!(strip_ansi(b"a\x1b[2Jb\x1b[1;1Hc"), b"abc");
+    }
+
+    #[test]
+    fn auto_log_names_match_the_cleanup_pattern() {
+        let dir = std::env::temp_dir();
+        let p = create_auto_log(&dir, "web", Channel::Stdout, "supervisor").unwrap();
+        let name = p.file_name().unwrap().to_string_lossy().into_owned();
+        assert!(
+            name.starts_with("web-stdout---supervisor-") && name.ends_with(".log"),
+            "{name}"
+        );
+        assert!(is_auto_log_of(&name, "supervisor"));
+        assert!(is_auto_log_of(&format!("{name}.3"), "supervisor"));
+        assert!(!is_auto_log_of(&name, "other"));
+        assert!(!is_auto_log_of("web.log", "supervisor"));
+        assert!(!is_auto_log_of("---supervisor-x.log", "supervisor"));
+        std::fs::remove_file(&p).unwrap();
+    }
+}

@@ -1,0 +1,182 @@
+//! Starting one child: resolve the command, build its environment, make its pipes, and
+//! fork/exec through sys::spawn_child. Failures before a child exists come back as the
+//! reference's `spawnerr` texts; failures inside the child (exec, chdir, setuid) reach
+//! its stderr log as `supervisor: couldn't ...` and an exit status of 127.
+
+use std::ffi::CString;
+use std::os::fd::{AsRawFd, OwnedFd};
+
+use super::command;
+use crate::config::ProcessConfig;
+use crate::sys;
+
+/// The parent's ends of a new child's pipes.
+pub struct Spawned {
+    pub pid: u32,
+    pub stdin: OwnedFd,
+    pub stdout: OwnedFd,
+    pub stderr: Option<OwnedFd>,
+}
+
+pub struct SpawnContext<'a> {
+    /// supervisord's environment at startup.
+    pub base_env: &'a [(String, String)],
+    /// SUPERVISOR_SERVER_URL when the program's serverurl is AUTO.
+    pub serverurl: Option<&'a str>,
+}
+
+fn set(env: &mut Vec<(String, String)>, k: &str, v: &str) {
+    match env.iter_mut().find(|(ek, _)| ek == k) {
+        Some(slot) => slot.1 = v.to_string(),
+        None => env.push((k.to_string(), v.to_string())),
+    }
+}
+
+/// The child's environment, in the reference's layering: supervisord's environment,
+/// the SUPERVISOR_* variables, then `environment=` ([supervisord]'s under the program's).
+/// With `user=`, HOME, USER and LOGNAME describe that user unless environment= sets them.
+pub fn child_environment(cfg: &ProcessConfig, ctx: &SpawnContext) -> Vec<(String, String)> {
+    let mut env: Vec<(String, String)> = ctx.base_env.to_vec();
+    set(&mut env, "SUPERVISOR_ENABLED", "1");
+    match cfg.serverurl.as_deref().or(ctx.serverurl) {
+        Some(url) => set(&mut env, "SUPERVISOR_SERVER_URL", url),
+        None => env.retain(|(k, _)| k != "SUPERVISOR_SERVER_URL"),
+    }
+    set(&mut env, "SUPERVISOR_PROCESS_NAME", &cfg.name);
+    set(&mut env, "SUPERVISOR_GROUP_NAME", &cfg.group);
+    if let Some(user) = cfg.uid.and_then(sys::user_by_uid) {
+        set(&mut env, "HOME", &user.home);
+        set(&mut env, "USER", &user.name);
+        set(&mut env, "LOGNAME", &user.name);
+    }
+    for (k, v) in &cfg.environment {
+        set(&mut env, k, v);
+    }
+    env
+}
+
+fn cstring(s: &str) -> Result<CString, String> {
+    CString::new(s).map_err(|_| format!("{} contains a NUL byte", crate::config::ini::py_repr(s)))
+}
+
+fn pipe(name: &str) -> Result<(OwnedFd, OwnedFd), String> {
+    rustix::pipe::pipe_with(rustix::pipe::PipeFlags::CLOEXEC).map_err(|e| {
+        if e == rustix::io::Errno::MFILE || e == rustix::io::Errno::NFILE {
+            format!("too many open files to spawn '{name}'")
+        } else {
+            format!(
+                "unknown error making dispatchers for '{name}': {}",
+                sys::errno_name(e.raw_os_error())
+            )
+        }
+    })
+}
+
+fn nonblocking(fd: &OwnedFd) {
+    let _ = rustix::io::ioctl_fionbio(fd, true);
+}
+
+/// Checks the command the way startProcess does before it changes any state.
+#[allow(dead_code)] // startProcess (control plane)
+pub fn precheck(
+    cfg: &ProcessConfig,
+    ctx: &SpawnContext,
+) -> Result<(String, Vec<String>), command::CommandError> {
+    let env = child_environment(cfg, ctx);
+    let path = env
+        .iter()
+        .find(|(k, _)| k == "PATH")
+        .map(|(_, v)| v.as_str());
+    command::resolve(&cfg.command, path)
+}
+
+pub fn spawn(cfg: &ProcessConfig, ctx: &SpawnContext) -> Result<Spawned, String> {
+    let env = child_environment(cfg, ctx);
+    let path = env
+        .iter()
+        .find(|(k, _)| k == "PATH")
+        .map(|(_, v)| v.as_str());
+    let (filename, argv) =
+        command::resolve(&cfg.command, path).map_err(|e| e.message().to_string())?;
+
+    let user = match cfg.uid {
+        Some(uid) if uid != sys::getuid() => {
+            let u = sys::user_by_uid(uid).ok_or_else(|| format!("Can't find uid {uid}"))?;
+            Some(sys::SwitchUser {
+                uid,
+                gid: u.gid,
+                groups: sys::user_groups(&u.name, u.gid),
+            })
+        }
+        _ => None,
+    };
+    let spec_env: Vec<CString> = env
+        .iter()
+        .filter_map(|(k, v)| CString::new(format!("{k}={v}")).ok())
+        .collect();
+    let (stdin_r, stdin_w) = pipe(&cfg.name)?;
+    let (stdout_r, stdout_w) = pipe(&cfg.name)?;
+    let stderr_pair = if cfg.redirect_stderr {
+        None
+    } else {
+        Some(pipe(&cfg.name)?)
+    };
+    let spec = sys::ChildSpec {
+        filename: cstring(&filename)?,
+        argv: argv.iter().map(|a| cstring(a)).collect::<Result<_, _>>()?,
+        env: spec_env,
+        stdin: stdin_r.as_raw_fd(),
+        stdout: stdout_w.as_raw_fd(),
+        stderr: stderr_pair
+            .as_ref()
+            .map(|(_, w)| w.as_raw_fd())
+            .unwrap_or(stdout_w.as_raw_fd()),
+        directory: cfg.directory.as_deref().map(cstring).transpose()?,
+        umask: cfg.umask,
+        user,
+        msg_setuid: format!("supervisor: couldn't setuid to {}: ", cfg.uid.unwrap_or(0))
+            .into_bytes(),
+        msg_chdir: format!(
+            "supervisor: couldn't chdir to {}: ",
+            cfg.directory.as_deref().unwrap_or("")
+        )
+        .into_bytes(),
+        msg_exec: format!(
+            "supervisor: couldn't exec {}: ",
+            argv.first().map(String::as_str).unwrap_or("")
+        )
+        .into_bytes(),
+    };
+    let pid = sys::spawn_child(&spec).map_err(|e| {
+        let code = e.raw_os_error().unwrap_or(0);
+        if code == libc::EAGAIN {
+            format!(
+                "Too many processes in process table to spawn '{}'",
+                cfg.name
+            )
+        } else {
+            format!(
+                "unknown error during fork for '{}': {}",
+                cfg.name,
+                sys::errno_name(code)
+            )
+        }
+    })?;
+    // The child ends close here, in the parent, when they go out of scope.
+    drop((stdin_r, stdout_w));
+    let stderr = stderr_pair.map(|(r, w)| {
+        drop(w);
+        r
+    });
+    nonblocking(&stdin_w);
+    nonblocking(&stdout_r);
+    if let Some(e) = &stderr {
+        nonblocking(e);
+    }
+    Ok(Spawned {
+        pid,
+        stdin: stdin_w,
+        stdout: stdout_r,
+        stderr,
+    })
+}

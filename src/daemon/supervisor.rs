@@ -1,0 +1,657 @@
+//! The daemon's state and its one loop: groups and processes, the effects their state
+//! machines ask for, child output, reaping, signals, ordered shutdown and reload.
+
+use std::collections::HashMap;
+use std::os::fd::OwnedFd;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use super::mainlog::MainLog;
+use super::output::{strip_ansi, Channel, ChannelLog};
+use super::process::{Effect, ExitStatus, Process, State, TimerKind};
+use super::reactor::Reactor;
+use super::spawn::{self, SpawnContext};
+use super::syslog::Syslog;
+use crate::config::{GroupConfig, LogLevel, ServerConfig};
+use crate::sys;
+
+pub type ProcId = u64;
+
+/// The reference's supervisor states: RUNNING 1, RESTARTING 0, SHUTDOWN -1.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mood {
+    Running,
+    Restarting,
+    Shutdown,
+}
+
+enum Source {
+    Signals,
+    ChildOut { id: ProcId, channel: Channel },
+}
+
+enum Timer {
+    Proc {
+        id: ProcId,
+        kind: TimerKind,
+        generation: u64,
+    },
+    ShutdownReport,
+}
+
+/// A process with its pipes and logs.
+pub struct Managed {
+    pub proc: Process,
+    pub stdout: ChannelLog,
+    pub stderr: ChannelLog,
+    stdin: Option<OwnedFd>,
+    /// (reactor key, read end) of the stdout and stderr pipes while open.
+    pipes: [Option<(usize, OwnedFd)>; 2],
+}
+
+pub struct Group {
+    pub config: GroupConfig,
+    pub members: Vec<ProcId>,
+}
+
+/// What the loop ended with.
+pub enum Exit {
+    Shutdown,
+}
+
+pub struct Supervisor {
+    pub cfg: ServerConfig,
+    pub log: MainLog,
+    pub mood: Mood,
+    pub groups: Vec<Group>,
+    pub procs: HashMap<ProcId, Managed>,
+    pids: HashMap<u32, ProcId>,
+    reactor: Reactor<Source, Timer>,
+    next_id: ProcId,
+    base_env: Vec<(String, String)>,
+    signals: OwnedFd,
+    /// Groups still to stop during a shutdown or reload, lowest priority first.
+    stop_queue: Vec<String>,
+    /// The config a reload switches to once everything has stopped.
+    pending: Option<ServerConfig>,
+    /// Re-reads the config for a reload (the command line's overrides included).
+    reload_config: Box<dyn Fn() -> Result<ServerConfig, String>>,
+    syslog: Option<Syslog>,
+    read_buf: Vec<u8>,
+}
+
+pub fn wall_now() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0)
+}
+
+const READ_CHUNK: usize = 128 * 1024;
+
+impl Supervisor {
+    pub fn new(
+        cfg: ServerConfig,
+        log: MainLog,
+        reload_config: Box<dyn Fn() -> Result<ServerConfig, String>>,
+    ) -> std::io::Result<Supervisor> {
+        let signals = sys::install_signal_pipe(&[
+            libc::SIGTERM,
+            libc::SIGINT,
+            libc::SIGQUIT,
+            libc::SIGHUP,
+            libc::SIGUSR1,
+            libc::SIGUSR2,
+            libc::SIGCHLD,
+        ])?;
+        let mut reactor = Reactor::new()?;
+        reactor.add(&signals, Source::Signals, false)?;
+        let base_env = std::env::vars_os()
+            .filter_map(|(k, v)| Some((k.into_string().ok()?, v.into_string().ok()?)))
+            .collect();
+        Ok(Supervisor {
+            cfg,
+            log,
+            mood: Mood::Running,
+            groups: Vec::new(),
+            procs: HashMap::new(),
+            pids: HashMap::new(),
+            reactor,
+            next_id: 1,
+            base_env,
+            signals,
+            stop_queue: Vec::new(),
+            pending: None,
+            reload_config,
+            syslog: None,
+            read_buf: vec![0; READ_CHUNK],
+        })
+    }
+
+    fn allow_start(&self) -> bool {
+        self.mood == Mood::Running
+    }
+
+    /// Creates every configured group (AUTO log files are made here).
+    pub fn add_configured_groups(&mut self) {
+        let configs = self.cfg.groups.clone();
+        for g in configs {
+            self.add_group(g);
+        }
+    }
+
+    pub fn add_group(&mut self, config: GroupConfig) {
+        let mut members = Vec::new();
+        let sd = &self.cfg.supervisord;
+        for pc in &config.processes {
+            let resolve = |ch: Channel, c: &crate::config::ChannelLogConfig| {
+                ChannelLog::resolve_path(c, &sd.childlogdir, &pc.name, ch, &sd.identifier)
+            };
+            let stdout_path = resolve(Channel::Stdout, &pc.stdout);
+            let stderr_path = resolve(Channel::Stderr, &pc.stderr);
+            let (stdout_path, stderr_path) = match (stdout_path, stderr_path) {
+                (Ok(a), Ok(b)) => (a, b),
+                (Err(e), _) | (_, Err(e)) => {
+                    self.log.error(&format!(
+                        "could not create the AUTO log of {}: {e}",
+                        pc.name
+                    ));
+                    (None, None)
+                }
+            };
+            let id = self.next_id;
+            self.next_id += 1;
+            let any_syslog = pc.stdout.syslog || pc.stderr.syslog;
+            self.procs.insert(
+                id,
+                Managed {
+                    proc: Process::new(pc.clone()),
+                    stdout: ChannelLog::new(&pc.stdout, stdout_path),
+                    stderr: ChannelLog::new(&pc.stderr, stderr_path),
+                    stdin: None,
+                    pipes: [None, None],
+                },
+            );
+            if any_syslog && self.syslog.is_none() {
+                self.syslog = Some(Syslog::new("supervisord"));
+            }
+            members.push(id);
+        }
+        let pos = self
+            .groups
+            .iter()
+            .position(|g| (g.config.priority, &g.config.name) > (config.priority, &config.name))
+            .unwrap_or(self.groups.len());
+        self.groups.insert(pos, Group { config, members });
+    }
+
+    /// Starts every autostart process that never ran, in priority order.
+    pub fn autostart(&mut self) {
+        let ids: Vec<ProcId> = self
+            .groups
+            .iter()
+            .flat_map(|g| g.members.iter().copied())
+            .collect();
+        for id in ids {
+            let mut fx = Vec::new();
+            if let Some(m) = self.procs.get_mut(&id) {
+                m.proc.autostart(Instant::now(), wall_now(), &mut fx);
+            }
+            self.apply(id, fx);
+        }
+    }
+
+    /// Carries out a state machine's effects (which may produce more).
+    fn apply(&mut self, id: ProcId, mut fx: Vec<Effect>) {
+        while !fx.is_empty() {
+            let mut next = Vec::new();
+            for e in fx {
+                match e {
+                    Effect::Spawn => self.do_spawn(id, &mut next),
+                    Effect::Kill { pid, sig, group } => {
+                        if let Err(err) = sys::kill(pid, sig, group) {
+                            let Some(m) = self.procs.get_mut(&id) else {
+                                continue;
+                            };
+                            if err.raw_os_error() == Some(libc::ESRCH) {
+                                let msg = format!(
+                                    "unable to signal {} (pid {pid}), it probably just exited on its own: {err}",
+                                    m.proc.config.name
+                                );
+                                self.log.debug(&msg);
+                            } else {
+                                m.proc.kill_failed(&err.to_string(), &mut next);
+                            }
+                        }
+                    }
+                    Effect::Timer {
+                        after,
+                        kind,
+                        generation,
+                    } => {
+                        self.reactor.schedule_in(
+                            after,
+                            Timer::Proc {
+                                id,
+                                kind,
+                                generation,
+                            },
+                        );
+                    }
+                    Effect::Log(level, msg) => self.log.log(level, &msg),
+                    Effect::Changed { .. } => {}
+                }
+            }
+            fx = next;
+        }
+    }
+
+    fn do_spawn(&mut self, id: ProcId, fx: &mut Vec<Effect>) {
+        let allow = self.allow_start();
+        let Some(m) = self.procs.get_mut(&id) else {
+            return;
+        };
+        let opened = m.stdout.open().and_then(|()| m.stderr.open());
+        if let Err(e) = opened {
+            let code = sys::errno_name(e.raw_os_error().unwrap_or(0));
+            let msg = format!(
+                "unknown error making dispatchers for '{}': {code}",
+                m.proc.config.name
+            );
+            m.stdout.close();
+            m.stderr.close();
+            m.proc.spawn_failed(msg, allow, fx);
+            return;
+        }
+        let ctx = SpawnContext {
+            base_env: &self.base_env,
+            serverurl: self.cfg.serverurl.as_deref(),
+        };
+        match spawn::spawn(&m.proc.config, &ctx) {
+            Ok(child) => {
+                let mut pipes: [Option<(usize, OwnedFd)>; 2] = [None, None];
+                for (slot, (fd, channel)) in [
+                    (Some(child.stdout), Channel::Stdout),
+                    (child.stderr, Channel::Stderr),
+                ]
+                .into_iter()
+                .enumerate()
+                {
+                    let Some(fd) = fd else { continue };
+                    match self
+                        .reactor
+                        .add(&fd, Source::ChildOut { id, channel }, false)
+                    {
+                        Ok(key) => pipes[slot] = Some((key, fd)),
+                        Err(e) => self.log.error(&format!(
+                            "cannot watch the {} of {}: {e}",
+                            channel.name(),
+                            m.proc.config.name
+                        )),
+                    }
+                }
+                m.pipes = pipes;
+                m.stdin = Some(child.stdin);
+                self.pids.insert(child.pid, id);
+                m.proc.spawned(child.pid, fx);
+            }
+            Err(msg) => {
+                m.stdout.close();
+                m.stderr.close();
+                m.proc.spawn_failed(msg, allow, fx);
+            }
+        }
+    }
+
+    /// Reads what a child wrote: a few chunks per wake-up (so one chatty child cannot
+    /// starve the others), or everything there is when `drain` (after its exit).
+    fn read_child(&mut self, id: ProcId, channel: Channel, drain: bool) {
+        let slot = channel as usize;
+        let mut buf = std::mem::take(&mut self.read_buf);
+        let mut reads = 0;
+        while let Some(Some((_, fd))) = self.procs.get(&id).map(|m| &m.pipes[slot]) {
+            let n = match rustix::io::read(fd, &mut buf) {
+                Ok(n) => n,
+                Err(rustix::io::Errno::AGAIN) => break,
+                Err(rustix::io::Errno::INTR) => continue,
+                Err(_) => 0,
+            };
+            if n == 0 {
+                self.close_pipe(id, slot);
+                break;
+            }
+            self.handle_output(id, channel, &buf[..n]);
+            reads += 1;
+            if !drain && (reads == 4 || n < buf.len()) {
+                break;
+            }
+        }
+        self.read_buf = buf;
+    }
+
+    fn close_pipe(&mut self, id: ProcId, slot: usize) {
+        let Some(m) = self.procs.get_mut(&id) else {
+            return;
+        };
+        if let Some((key, fd)) = m.pipes[slot].take() {
+            self.reactor.remove(key);
+            drop(fd);
+        }
+    }
+
+    fn handle_output(&mut self, id: ProcId, channel: Channel, data: &[u8]) {
+        let strip = self.cfg.supervisord.strip_ansi;
+        let debug = self.log.enabled(LogLevel::Debug);
+        let Some(m) = self.procs.get_mut(&id) else {
+            return;
+        };
+        let stripped;
+        let data = if strip {
+            stripped = strip_ansi(data);
+            &stripped[..]
+        } else {
+            data
+        };
+        let log = match channel {
+            Channel::Stdout => &mut m.stdout,
+            Channel::Stderr => &mut m.stderr,
+        };
+        if let Err(e) = log.write(data) {
+            let path = log
+                .path
+                .as_ref()
+                .map(|p| p.display().to_string())
+                .unwrap_or_default();
+            let msg = format!(
+                "could not write the {} log of {} ({path}): {e}",
+                channel.name(),
+                m.proc.config.name
+            );
+            self.log.error(&msg);
+        }
+        if log.syslog {
+            if let Some(s) = &mut self.syslog {
+                let text = String::from_utf8_lossy(data);
+                for line in text.trim_end_matches('\n').split('\n') {
+                    s.send(&format!("{} {line}", m.proc.config.name));
+                }
+            }
+        }
+        if debug {
+            let msg = format!(
+                "'{}' {} output:\n{}",
+                m.proc.config.name,
+                channel.name(),
+                String::from_utf8_lossy(data)
+            );
+            self.log.debug(&msg);
+        }
+    }
+
+    /// Reaps every exited child.
+    fn reap(&mut self) {
+        while let Some((pid, status)) = sys::reap_one() {
+            let status = match sys::decode_wait_status(status) {
+                Ok(code) => ExitStatus::Code(code),
+                Err((sig, core)) => ExitStatus::Signal { sig, core },
+            };
+            let Some(id) = self.pids.remove(&pid) else {
+                self.log
+                    .debug(&format!("reaped unknown pid {pid} ({})", status.describe()));
+                continue;
+            };
+            // Whatever the child wrote before dying is logged before its exit is. A
+            // grandchild may keep the pipe open; what it writes later is not waited for.
+            for channel in [Channel::Stdout, Channel::Stderr] {
+                self.read_child(id, channel, true);
+                self.close_pipe(id, channel as usize);
+            }
+            let allow = self.allow_start();
+            let mut fx = Vec::new();
+            if let Some(m) = self.procs.get_mut(&id) {
+                m.stdin = None;
+                m.stdout.close();
+                m.stderr.close();
+                m.proc
+                    .exited(status, Instant::now(), wall_now(), allow, &mut fx);
+            }
+            self.apply(id, fx);
+        }
+    }
+
+    fn handle_signals(&mut self) {
+        let mut buf = [0u8; 64];
+        let mut seen: Vec<i32> = Vec::new();
+        loop {
+            match rustix::io::read(&self.signals, &mut buf) {
+                Ok(0) => break,
+                Ok(n) => {
+                    for &b in &buf[..n] {
+                        let sig = i32::from(b);
+                        if !seen.contains(&sig) {
+                            seen.push(sig);
+                        }
+                    }
+                }
+                Err(_) => break,
+            }
+        }
+        for sig in seen {
+            self.handle_signal(sig);
+        }
+    }
+
+    fn handle_signal(&mut self, sig: i32) {
+        let name = super::process::signame(sig);
+        match sig {
+            libc::SIGTERM | libc::SIGINT | libc::SIGQUIT => {
+                self.log
+                    .warn(&format!("received {name} indicating exit request"));
+                self.begin_stop(Mood::Shutdown);
+            }
+            libc::SIGHUP => {
+                if self.mood == Mood::Shutdown {
+                    self.log.warn(&format!(
+                        "ignored {name} indicating restart request (shutdown in progress)"
+                    ));
+                    return;
+                }
+                self.log
+                    .warn(&format!("received {name} indicating restart request"));
+                self.request_reload();
+            }
+            libc::SIGCHLD => {
+                self.log
+                    .debug(&format!("received {name} indicating a child quit"));
+                self.reap();
+            }
+            libc::SIGUSR2 => {
+                self.log
+                    .info(&format!("received {name} indicating log reopen request"));
+                self.reopen_logs();
+            }
+            _ => self.log.log(
+                LogLevel::Blather,
+                &format!("received {name} indicating nothing"),
+            ),
+        }
+    }
+
+    pub fn reopen_logs(&mut self) {
+        self.log.reopen();
+        for m in self.procs.values_mut() {
+            let _ = m.stdout.reopen();
+            let _ = m.stderr.reopen();
+        }
+    }
+
+    /// Reload: read the config first; a broken one is reported and changes nothing.
+    pub fn request_reload(&mut self) {
+        match (self.reload_config)() {
+            Ok(new) => {
+                self.pending = Some(new);
+                self.begin_stop(Mood::Restarting);
+            }
+            Err(e) => self.log.error(&format!(
+                "reload failed, still running the previous configuration: {e}"
+            )),
+        }
+    }
+
+    /// Starts the ordered stop of every group (shutdown or reload).
+    pub fn begin_stop(&mut self, mood: Mood) {
+        if self.mood == Mood::Shutdown {
+            return;
+        }
+        let first = self.mood == Mood::Running;
+        self.mood = mood;
+        if first {
+            self.stop_queue = self.groups.iter().map(|g| g.config.name.clone()).collect();
+            self.reactor
+                .schedule_in(Duration::ZERO, Timer::ShutdownReport);
+        }
+    }
+
+    fn unstopped(&self) -> Vec<String> {
+        self.groups
+            .iter()
+            .flat_map(|g| g.members.iter())
+            .filter_map(|id| self.procs.get(id))
+            .filter(|m| !m.proc.state.is_stopped())
+            .map(|m| m.proc.config.name.clone())
+            .collect()
+    }
+
+    fn group_unstopped(&self, name: &str) -> bool {
+        self.groups
+            .iter()
+            .filter(|g| g.config.name == name)
+            .flat_map(|g| g.members.iter())
+            .filter_map(|id| self.procs.get(id))
+            .any(|m| !m.proc.state.is_stopped())
+    }
+
+    /// Stops a group's processes, highest process priority first, all at once.
+    fn stop_group(&mut self, name: &str) {
+        let mut ids: Vec<ProcId> = self
+            .groups
+            .iter()
+            .filter(|g| g.config.name == name)
+            .flat_map(|g| g.members.clone())
+            .collect();
+        ids.reverse();
+        for id in ids {
+            let mut fx = Vec::new();
+            if let Some(m) = self.procs.get_mut(&id) {
+                match m.proc.state {
+                    State::Running | State::Starting => {
+                        let _ = m.proc.stop(&mut fx);
+                    }
+                    State::Backoff => m.proc.give_up(&mut fx),
+                    _ => {}
+                }
+            }
+            self.apply(id, fx);
+        }
+    }
+
+    /// Moves the ordered stop along: the highest-priority group first, the next one as
+    /// soon as the previous is down. Returns true when everything has stopped.
+    fn advance_stop(&mut self) -> bool {
+        while let Some(name) = self.stop_queue.last().cloned() {
+            self.stop_group(&name);
+            if self.group_unstopped(&name) {
+                return false;
+            }
+            self.stop_queue.pop();
+        }
+        self.unstopped().is_empty()
+    }
+
+    fn on_timer(&mut self, t: Timer) {
+        match t {
+            Timer::Proc {
+                id,
+                kind,
+                generation,
+            } => {
+                let allow = self.allow_start();
+                let mut fx = Vec::new();
+                if let Some(m) = self.procs.get_mut(&id) {
+                    m.proc
+                        .timer(kind, generation, Instant::now(), wall_now(), allow, &mut fx);
+                }
+                self.apply(id, fx);
+            }
+            Timer::ShutdownReport => {
+                if self.mood == Mood::Running {
+                    return;
+                }
+                let names = self.unstopped();
+                if !names.is_empty() {
+                    self.log
+                        .info(&format!("waiting for {} to die", names.join(", ")));
+                    self.reactor
+                        .schedule_in(Duration::from_secs(3), Timer::ShutdownReport);
+                }
+            }
+        }
+    }
+
+    /// Replaces the running configuration after a reload's stop completed.
+    fn finish_reload(&mut self) {
+        let Some(new) = self.pending.take() else {
+            return;
+        };
+        let ids: Vec<ProcId> = self.procs.keys().copied().collect();
+        for id in ids {
+            for slot in 0..2 {
+                self.close_pipe(id, slot);
+            }
+        }
+        self.procs.clear();
+        self.groups.clear();
+        self.reactor
+            .retain_timers(|t| !matches!(t, Timer::Proc { .. }));
+        self.cfg = new;
+        if let Err(e) = self.log.open(&self.cfg.supervisord) {
+            eprintln!("supervisord: {e}");
+        }
+        for w in self.cfg.warnings.clone() {
+            self.log.warn(&w);
+        }
+        self.mood = Mood::Running;
+        self.add_configured_groups();
+        self.log.info(&format!(
+            "supervisord started with pid {}",
+            std::process::id()
+        ));
+        self.autostart();
+    }
+
+    /// The loop. Returns when a shutdown has stopped every process.
+    pub fn run(&mut self) -> std::io::Result<Exit> {
+        loop {
+            if self.mood != Mood::Running && self.advance_stop() {
+                match self.mood {
+                    Mood::Shutdown => return Ok(Exit::Shutdown),
+                    _ => {
+                        self.finish_reload();
+                        continue;
+                    }
+                }
+            }
+            let ready = self.reactor.wait()?;
+            for r in ready {
+                match self.reactor.source(r.key) {
+                    Some(Source::Signals) => self.handle_signals(),
+                    Some(&Source::ChildOut { id, channel }) => self.read_child(id, channel, false),
+                    None => {}
+                }
+            }
+            let now = Instant::now();
+            for t in self.reactor.due_timers(now) {
+                self.on_timer(t);
+            }
+        }
+    }
+}
