@@ -161,3 +161,150 @@ pub fn reference_python() -> PathBuf {
 pub fn reference_tool(name: &str) -> Command {
     Command::new(reference_venv().join("bin").join(name))
 }
+
+/// A supervisord of ours running in the foreground on a generated config, in its own
+/// temp dir. Dropping it sends SIGTERM, then SIGKILL if it lingers.
+pub struct Daemon {
+    pub dir: TempDir,
+    pub conf: PathBuf,
+    pub child: Option<std::process::Child>,
+}
+
+/// The `[supervisord]` section every test daemon uses; `extra` adds keys to it.
+pub fn supervisord_section(dir: &Path, extra: &str) -> String {
+    format!(
+        "[supervisord]\nlogfile={d}/supervisord.log\npidfile={d}/supervisord.pid\nchildlogdir={d}\nnodaemon=true\nloglevel=debug\nidentifier=test\n{extra}\n",
+        d = dir.display()
+    )
+}
+
+impl Daemon {
+    /// Writes `body` (everything but [supervisord]) and starts the daemon on it.
+    pub fn start(tag: &str, body: &str) -> Daemon {
+        Daemon::start_with(tag, "", body, &[])
+    }
+
+    pub fn start_with(tag: &str, supervisord_extra: &str, body: &str, args: &[&str]) -> Daemon {
+        let dir = TempDir::new(tag);
+        let text = format!("{}\n{}", supervisord_section(dir.path(), supervisord_extra), body.replace("{dir}", &dir.path().display().to_string()));
+        let conf = dir.write("supervisord.conf", &text);
+        let child = Command::new(bin())
+            .arg("supervisord")
+            .arg("-c")
+            .arg(&conf)
+            .args(args)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("start supervisord");
+        let d = Daemon { dir, conf, child: Some(child) };
+        assert!(
+            d.wait_log("supervisord started with pid", Duration::from_secs(10)),
+            "the daemon did not start; log:\n{}",
+            d.log()
+        );
+        d
+    }
+
+    pub fn pid(&self) -> u32 {
+        self.child.as_ref().map(|c| c.id()).unwrap_or(0)
+    }
+
+    pub fn log_path(&self) -> PathBuf {
+        self.dir.join("supervisord.log")
+    }
+
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(self.log_path()).unwrap_or_default()
+    }
+
+    /// Waits until the main log contains `needle`.
+    pub fn wait_log(&self, needle: &str, timeout: Duration) -> bool {
+        wait_until(timeout, || self.log().contains(needle))
+    }
+
+    /// Waits until `needle` occurs at least `n` times in the main log.
+    pub fn wait_log_count(&self, needle: &str, n: usize, timeout: Duration) -> bool {
+        wait_until(timeout, || self.log().matches(needle).count() >= n)
+    }
+
+    pub fn signal(&self, sig: &str) {
+        let o = run(Command::new("kill").arg(format!("-{sig}")).arg(self.pid().to_string()));
+        assert!(o.status.success(), "kill -{sig} failed: {}", stderr(&o));
+    }
+
+    /// Sends SIGTERM and waits for the exit; returns the exit code.
+    pub fn stop(&mut self) -> Option<i32> {
+        let mut child = self.child.take()?;
+        let _ = Command::new("kill").arg("-TERM").arg(child.id().to_string()).status();
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            if let Ok(Some(status)) = child.try_wait() {
+                return status.code();
+            }
+            if Instant::now() > deadline {
+                let _ = child.kill();
+                let _ = child.wait();
+                return None;
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    }
+
+    /// Waits for the daemon to exit on its own; returns the exit code.
+    pub fn wait_exit(&mut self, timeout: Duration) -> Option<i32> {
+        let deadline = Instant::now() + timeout;
+        let child = self.child.as_mut()?;
+        loop {
+            if let Ok(Some(status)) = child.try_wait() {
+                self.child = None;
+                return status.code();
+            }
+            if Instant::now() > deadline {
+                return None;
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    }
+
+    /// The pid the main log says a process was spawned with, the latest spawn.
+    pub fn spawned_pid(&self, name: &str) -> Option<u32> {
+        let needle = format!("spawned: '{name}' with pid ");
+        let log = self.log();
+        let at = log.rfind(&needle)?;
+        log[at + needle.len()..].split_whitespace().next()?.parse().ok()
+    }
+}
+
+impl Drop for Daemon {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+/// Whether a pid is alive and not a zombie.
+pub fn pid_alive(pid: u32) -> bool {
+    match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
+        Ok(stat) => {
+            let state = stat.rsplit(") ").next().and_then(|r| r.chars().next());
+            !matches!(state, Some('Z') | Some('X') | None)
+        }
+        Err(_) => false,
+    }
+}
+
+/// Zombie children of a pid (from /proc).
+pub fn zombie_children(parent: u32) -> Vec<u32> {
+    let mut out = Vec::new();
+    let Ok(entries) = std::fs::read_dir("/proc") else { return out };
+    for e in entries.flatten() {
+        let Ok(pid) = e.file_name().to_string_lossy().parse::<u32>() else { continue };
+        let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else { continue };
+        let Some(rest) = stat.rsplit(") ").next() else { continue };
+        let fields: Vec<&str> = rest.split_whitespace().collect();
+        if fields.first() == Some(&"Z") && fields.get(1).and_then(|p| p.parse::<u32>().ok()) == Some(parent) {
+            out.push(pid);
+        }
+    }
+    out
+}
