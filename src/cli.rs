@@ -39,10 +39,7 @@ pub fn getopt(args: &[String], spec: &[Opt]) -> Result<Parsed, String> {
                 Some((n, v)) => (n, Some(v.to_string())),
                 None => (long, None),
             };
-            let candidates: Vec<&Opt> = spec
-                .iter()
-                .filter(|o| o.long.is_some_and(|l| l.starts_with(name)))
-                .collect();
+            let candidates: Vec<&Opt> = spec.iter().filter(|o| o.long.is_some_and(|l| l.starts_with(name))).collect();
             let opt = match candidates.iter().find(|o| o.long == Some(name)) {
                 Some(o) => *o,
                 None => match candidates.as_slice() {
@@ -103,10 +100,7 @@ pub fn getopt(args: &[String], spec: &[Opt]) -> Result<Parsed, String> {
         }
         break;
     }
-    Ok(Parsed {
-        opts,
-        rest: args[i..].to_vec(),
-    })
+    Ok(Parsed { opts, rest: args[i..].to_vec() })
 }
 
 impl Parsed {
@@ -116,10 +110,7 @@ impl Parsed {
         let mut seen: Vec<&str> = Vec::new();
         for (written, argh, value) in &self.opts {
             if seen.contains(argh) && !repeatable.contains(argh) {
-                return Err(format!(
-                    "conflicting command line option {}",
-                    super::config::ini::py_repr(written)
-                ));
+                return Err(format!("conflicting command line option {}", super::config::ini::py_repr(written)));
             }
             seen.push(argh);
             words.push(format!("--{argh}"));
@@ -140,30 +131,10 @@ mod tests {
     use super::*;
 
     const SPEC: &[Opt] = &[
-        Opt {
-            short: Some('c'),
-            long: Some("configuration"),
-            takes_value: true,
-            argh: "configuration",
-        },
-        Opt {
-            short: Some('n'),
-            long: Some("nodaemon"),
-            takes_value: false,
-            argh: "nodaemon",
-        },
-        Opt {
-            short: Some('y'),
-            long: Some("logfile_maxbytes"),
-            takes_value: true,
-            argh: "logfile-maxbytes",
-        },
-        Opt {
-            short: Some('l'),
-            long: Some("logfile"),
-            takes_value: true,
-            argh: "logfile",
-        },
+        Opt { short: Some('c'), long: Some("configuration"), takes_value: true, argh: "configuration" },
+        Opt { short: Some('n'), long: Some("nodaemon"), takes_value: false, argh: "nodaemon" },
+        Opt { short: Some('y'), long: Some("logfile_maxbytes"), takes_value: true, argh: "logfile-maxbytes" },
+        Opt { short: Some('l'), long: Some("logfile"), takes_value: true, argh: "logfile" },
     ];
 
     fn words(v: &[&str]) -> Vec<String> {
@@ -172,22 +143,10 @@ mod tests {
 
     #[test]
     fn grouped_attached_and_long_forms() {
-        let p = getopt(
-            &words(&["-nc", "f.conf", "--logfile_maxbytes=5MB", "-lx.log"]),
-            SPEC,
-        )
-        .unwrap();
+        let p = getopt(&words(&["-nc", "f.conf", "--logfile_maxbytes=5MB", "-lx.log"]), SPEC).unwrap();
         assert_eq!(
             p.argh_words(&[]).unwrap(),
-            words(&[
-                "--nodaemon",
-                "--configuration",
-                "f.conf",
-                "--logfile-maxbytes",
-                "5MB",
-                "--logfile",
-                "x.log"
-            ])
+            words(&["--nodaemon", "--configuration", "f.conf", "--logfile-maxbytes", "5MB", "--logfile", "x.log"])
         );
     }
 
@@ -195,30 +154,12 @@ mod tests {
     fn unique_prefixes_and_their_errors() {
         let p = getopt(&words(&["--config", "a"]), SPEC).unwrap();
         assert_eq!(p.opts[0].0, "--configuration");
-        assert_eq!(
-            getopt(&words(&["--logfile", "a"]), SPEC).unwrap().opts[0].1,
-            "logfile"
-        );
-        assert_eq!(
-            getopt(&words(&["--log", "a"]), SPEC),
-            Err("option --log not a unique prefix".into())
-        );
-        assert_eq!(
-            getopt(&words(&["--bogus"]), SPEC),
-            Err("option --bogus not recognized".into())
-        );
-        assert_eq!(
-            getopt(&words(&["-x"]), SPEC),
-            Err("option -x not recognized".into())
-        );
-        assert_eq!(
-            getopt(&words(&["-c"]), SPEC),
-            Err("option -c requires argument".into())
-        );
-        assert_eq!(
-            getopt(&words(&["--nodaemon=1"]), SPEC),
-            Err("option --nodaemon must not have an argument".into())
-        );
+        assert_eq!(getopt(&words(&["--logfile", "a"]), SPEC).unwrap().opts[0].1, "logfile");
+        assert_eq!(getopt(&words(&["--log", "a"]), SPEC), Err("option --log not a unique prefix".into()));
+        assert_eq!(getopt(&words(&["--bogus"]), SPEC), Err("option --bogus not recognized".into()));
+        assert_eq!(getopt(&words(&["-x"]), SPEC), Err("option -x not recognized".into()));
+        assert_eq!(getopt(&words(&["-c"]), SPEC), Err("option -c requires argument".into()));
+        assert_eq!(getopt(&words(&["--nodaemon=1"]), SPEC), Err("option --nodaemon must not have an argument".into()));
     }
 
     #[test]
@@ -232,9 +173,6 @@ mod tests {
     #[test]
     fn repeated_option_conflicts() {
         let p = getopt(&words(&["-c", "a", "--configuration", "b"]), SPEC).unwrap();
-        assert_eq!(
-            p.argh_words(&[]),
-            Err("conflicting command line option '--configuration'".into())
-        );
+        assert_eq!(p.argh_words(&[]), Err("conflicting command line option '--configuration'".into()));
     }
 }

@@ -8,6 +8,7 @@ mod ctl;
 mod daemon;
 mod echo_conf;
 mod pidproxy;
+mod rpc;
 mod sys;
 
 use std::path::{Path, PathBuf};
@@ -21,30 +22,10 @@ type Entry = fn(&str, &[String]) -> i32;
 
 /// Tool name, its short subcommand aliases, its entry point.
 const TOOLS: &[(&str, &[&str], Entry, &str)] = &[
-    (
-        "supervisord",
-        &["daemon", "d"],
-        daemon::main,
-        "run and watch the programs of a config file",
-    ),
-    (
-        "supervisorctl",
-        &["ctl"],
-        ctl::main,
-        "control a running supervisord",
-    ),
-    (
-        "echo_supervisord_conf",
-        &["echo-conf"],
-        echo_conf::main,
-        "print a sample config file",
-    ),
-    (
-        "pidproxy",
-        &[],
-        pidproxy::main,
-        "run a command and relay signals to the pid in a pidfile",
-    ),
+    ("supervisord", &["daemon", "d"], daemon::main, "run and watch the programs of a config file"),
+    ("supervisorctl", &["ctl"], ctl::main, "control a running supervisord"),
+    ("echo_supervisord_conf", &["echo-conf"], echo_conf::main, "print a sample config file"),
+    ("pidproxy", &[], pidproxy::main, "run a command and relay signals to the pid in a pidfile"),
 ];
 
 fn find_tool(name: &str) -> Option<(&'static str, Entry)> {
@@ -59,14 +40,9 @@ fn exit(code: i32) -> ExitCode {
 }
 
 fn main() -> ExitCode {
-    let args: Vec<String> = std::env::args_os()
-        .map(|a| a.to_string_lossy().into_owned())
-        .collect();
+    let args: Vec<String> = std::env::args_os().map(|a| a.to_string_lossy().into_owned()).collect();
     let argv0 = args.first().cloned().unwrap_or_else(|| "supervisor".into());
-    let base = Path::new(&argv0)
-        .file_name()
-        .map(|b| b.to_string_lossy().into_owned())
-        .unwrap_or_default();
+    let base = Path::new(&argv0).file_name().map(|b| b.to_string_lossy().into_owned()).unwrap_or_default();
     if let Some((_, entry)) = find_tool(&base).filter(|(full, _)| *full == base) {
         return exit(entry(&argv0, &args[1..]));
     }
@@ -99,17 +75,11 @@ fn print_help() {
     println!("Usage: supervisor TOOL [ARGS...]   or run it under a tool's name (a symlink)\n");
     println!("Tools:");
     for (name, aliases, _, what) in TOOLS {
-        let aka = if aliases.is_empty() {
-            String::new()
-        } else {
-            format!(" (also: {})", aliases.join(", "))
-        };
+        let aka = if aliases.is_empty() { String::new() } else { format!(" (also: {})", aliases.join(", ")) };
         println!("  {name:<23}{what}{aka}");
     }
     println!("\nOther commands:");
-    println!(
-        "  --install DIR          make the four tool symlinks in DIR, pointing at this binary"
-    );
+    println!("  --install DIR          make the four tool symlinks in DIR, pointing at this binary");
     println!("  --version              print the version");
     println!("\nEach tool takes --help. Example: supervisor ctl -c /etc/supervisord.conf status");
 }
@@ -139,11 +109,7 @@ fn install(args: &[String]) -> i32 {
         if let Ok(meta) = link.symlink_metadata() {
             let ours = meta.file_type().is_symlink() && link.canonicalize().is_ok_and(|t| t == exe);
             if !ours {
-                eprintln!(
-                    "supervisor: {} exists and is not a link to {}; left alone",
-                    link.display(),
-                    exe.display()
-                );
+                eprintln!("supervisor: {} exists and is not a link to {}; left alone", link.display(), exe.display());
                 status = 1;
                 continue;
             }

@@ -23,9 +23,7 @@ pub fn getuid() -> u32 {
 const BUF_START: usize = 1024;
 const BUF_MAX: usize = 1 << 20;
 
-fn lookup_user(
-    by: impl Fn(*mut libc::passwd, &mut [u8], *mut *mut libc::passwd) -> libc::c_int,
-) -> Option<User> {
+fn lookup_user(by: impl Fn(*mut libc::passwd, &mut [u8], *mut *mut libc::passwd) -> libc::c_int) -> Option<User> {
     let mut size = BUF_START;
     loop {
         let mut buf = vec![0u8; size];
@@ -49,12 +47,7 @@ fn lookup_user(
                 CStr::from_ptr(pwd.pw_dir).to_string_lossy().into_owned(),
             )
         };
-        return Some(User {
-            name,
-            uid: pwd.pw_uid,
-            gid: pwd.pw_gid,
-            home,
-        });
+        return Some(User { name, uid: pwd.pw_uid, gid: pwd.pw_gid, home });
     }
 }
 
@@ -63,15 +56,7 @@ pub fn user_by_name(name: &str) -> Option<User> {
     lookup_user(|pwd, buf, result| {
         // SAFETY: cname is NUL-terminated; pwd, buf and result are valid for writes and
         // buf.len() is the buffer's real size.
-        unsafe {
-            libc::getpwnam_r(
-                cname.as_ptr(),
-                pwd,
-                buf.as_mut_ptr().cast(),
-                buf.len(),
-                result,
-            )
-        }
+        unsafe { libc::getpwnam_r(cname.as_ptr(), pwd, buf.as_mut_ptr().cast(), buf.len(), result) }
     })
 }
 
@@ -82,9 +67,7 @@ pub fn user_by_uid(uid: u32) -> Option<User> {
     })
 }
 
-fn lookup_group(
-    by: impl Fn(*mut libc::group, &mut [u8], *mut *mut libc::group) -> libc::c_int,
-) -> Option<u32> {
+fn lookup_group(by: impl Fn(*mut libc::group, &mut [u8], *mut *mut libc::group) -> libc::c_int) -> Option<u32> {
     let mut size = BUF_START;
     loop {
         let mut buf = vec![0u8; size];
@@ -107,15 +90,7 @@ pub fn group_by_name(name: &str) -> Option<u32> {
     let cname = CString::new(name).ok()?;
     lookup_group(|grp, buf, result| {
         // SAFETY: as for getpwnam_r above.
-        unsafe {
-            libc::getgrnam_r(
-                cname.as_ptr(),
-                grp,
-                buf.as_mut_ptr().cast(),
-                buf.len(),
-                result,
-            )
-        }
+        unsafe { libc::getgrnam_r(cname.as_ptr(), grp, buf.as_mut_ptr().cast(), buf.len(), result) }
     })
 }
 
@@ -128,10 +103,7 @@ pub fn group_by_gid(gid: u32) -> Option<u32> {
 
 /// `platform.node()`: the kernel's idea of the host name.
 pub fn hostname() -> String {
-    rustix::system::uname()
-        .nodename()
-        .to_string_lossy()
-        .into_owned()
+    rustix::system::uname().nodename().to_string_lossy().into_owned()
 }
 
 /// The member groups of a user (for setgroups), primary group first.
@@ -145,8 +117,7 @@ pub fn user_groups(name: &str, gid: u32) -> Vec<u32> {
         let mut count = n;
         // SAFETY: groups has room for `count` entries; getgrouplist writes at most that
         // many and stores the real count (too small: returns -1 and the needed count).
-        let rc =
-            unsafe { libc::getgrouplist(cname.as_ptr(), gid, groups.as_mut_ptr(), &mut count) };
+        let rc = unsafe { libc::getgrouplist(cname.as_ptr(), gid, groups.as_mut_ptr(), &mut count) };
         if rc >= 0 {
             groups.truncate(count.max(0) as usize);
             groups.retain(|&g| g != gid);
@@ -203,9 +174,7 @@ extern "C" fn on_signal(sig: libc::c_int) {
 /// Routes `signals` to a non-blocking pipe (one byte per signal, the signal number) and
 /// returns its read end. SIGPIPE is ignored, so writes to dead pipes fail with EPIPE.
 pub fn install_signal_pipe(signals: &[i32]) -> io::Result<OwnedFd> {
-    let (rd, wr) = rustix::pipe::pipe_with(
-        rustix::pipe::PipeFlags::CLOEXEC | rustix::pipe::PipeFlags::NONBLOCK,
-    )?;
+    let (rd, wr) = rustix::pipe::pipe_with(rustix::pipe::PipeFlags::CLOEXEC | rustix::pipe::PipeFlags::NONBLOCK)?;
     let old = SIGNAL_PIPE.swap(wr.as_raw_fd(), Ordering::SeqCst);
     if old >= 0 {
         // SAFETY: `old` is the write end this function leaked on a previous call; no
@@ -376,15 +345,7 @@ fn child_exec(spec: &ChildSpec) -> ! {
         if let Some(dir) = &spec.directory {
             if libc::chdir(dir.as_ptr()) != 0 {
                 let e = *libc::__errno_location();
-                child_write(
-                    2,
-                    &[
-                        &spec.msg_chdir,
-                        errno_name(e).as_bytes(),
-                        b"\n",
-                        not_spawned,
-                    ],
-                );
+                child_write(2, &[&spec.msg_chdir, errno_name(e).as_bytes(), b"\n", not_spawned]);
                 libc::_exit(127);
             }
         }
@@ -397,10 +358,7 @@ fn child_exec(spec: &ChildSpec) -> ! {
         envp.push(std::ptr::null());
         libc::execve(spec.filename.as_ptr(), argv.as_ptr(), envp.as_ptr());
         let e = *libc::__errno_location();
-        child_write(
-            2,
-            &[&spec.msg_exec, errno_name(e).as_bytes(), b"\n", not_spawned],
-        );
+        child_write(2, &[&spec.msg_exec, errno_name(e).as_bytes(), b"\n", not_spawned]);
         libc::_exit(127);
     }
 }
@@ -429,13 +387,7 @@ pub fn fork_and_exit_parent() -> io::Result<()> {
 }
 
 /// Registers an fd with the poller in level-triggered mode.
-pub fn poller_add(
-    poller: &polling::Poller,
-    fd: RawFd,
-    key: usize,
-    readable: bool,
-    writable: bool,
-) -> io::Result<()> {
+pub fn poller_add(poller: &polling::Poller, fd: RawFd, key: usize, readable: bool, writable: bool) -> io::Result<()> {
     let ev = polling::Event::new(key, readable, writable);
     // SAFETY: polling requires the fd to stay open until it is deleted from the poller;
     // the reactor deletes every source before the fd owning it is dropped.

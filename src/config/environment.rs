@@ -21,11 +21,7 @@ pub fn parse(arg: &str) -> Result<Parsed, String> {
     let ours = whole_value_pairs(arg);
     let mut differences = Vec::new();
     for (k, v) in &ours {
-        let theirs = reference
-            .iter()
-            .rev()
-            .find(|(rk, _)| rk == k)
-            .map(|(_, rv)| rv);
+        let theirs = reference.iter().rev().find(|(rk, _)| rk == k).map(|(_, rv)| rv);
         if theirs != Some(v) {
             differences.push(format!(
                 "environment value for {k} is {} here; Supervisor 4.3.0 would read {} (quote the value to make both agree)",
@@ -36,19 +32,10 @@ pub fn parse(arg: &str) -> Result<Parsed, String> {
     }
     // A key the reference saw that our reading does not have means the two disagree
     // about the structure; fall back to the reference's reading rather than guess.
-    if reference
-        .iter()
-        .any(|(rk, _)| !ours.iter().any(|(k, _)| k == rk))
-    {
-        return Ok(Parsed {
-            pairs: dedup(reference),
-            differences: Vec::new(),
-        });
+    if reference.iter().any(|(rk, _)| !ours.iter().any(|(k, _)| k == rk)) {
+        return Ok(Parsed { pairs: dedup(reference), differences: Vec::new() });
     }
-    Ok(Parsed {
-        pairs: dedup(ours),
-        differences,
-    })
+    Ok(Parsed { pairs: dedup(ours), differences })
 }
 
 /// Later duplicates win, keeping the first position (a Python dict's behaviour).
@@ -83,8 +70,7 @@ fn shlex_tokens(arg: &str) -> Result<Vec<String>, String> {
             }
         } else if is_word_char(c) {
             let mut tok = String::new();
-            while i < chars.len() && (is_word_char(chars[i]) || chars[i] == '\'' || chars[i] == '"')
-            {
+            while i < chars.len() && (is_word_char(chars[i]) || chars[i] == '\'' || chars[i] == '"') {
                 tok.push(chars[i]);
                 i += 1;
             }
@@ -122,9 +108,7 @@ fn reference_pairs(arg: &str) -> Result<Vec<(String, String)>, String> {
     let mut i = 0;
     while i < tokens.len() {
         if i + 3 > tokens.len() || tokens[i + 1] != "=" {
-            return Err(format!(
-                "Unexpected end of key/value pairs in value '{arg}'"
-            ));
+            return Err(format!("Unexpected end of key/value pairs in value '{arg}'"));
         }
         let v = tokens[i + 2].trim_matches(['\'', '"']).to_string();
         pairs.push((tokens[i].clone(), v));
@@ -183,21 +167,12 @@ mod tests {
     #[test]
     fn simple_and_quoted() {
         assert_eq!(pairs("A=1,B=2"), vec![p("A", "1"), p("B", "2")]);
-        assert_eq!(
-            pairs("A=1,B=\"x,y\",C='z'"),
-            vec![p("A", "1"), p("B", "x,y"), p("C", "z")]
-        );
-        assert_eq!(
-            pairs("ES_HOME=/usr/local/x"),
-            vec![p("ES_HOME", "/usr/local/x")]
-        );
+        assert_eq!(pairs("A=1,B=\"x,y\",C='z'"), vec![p("A", "1"), p("B", "x,y"), p("C", "z")]);
+        assert_eq!(pairs("ES_HOME=/usr/local/x"), vec![p("ES_HOME", "/usr/local/x")]);
         assert_eq!(pairs("A=1,"), vec![p("A", "1")]);
         assert_eq!(pairs("A=\"\""), vec![p("A", "")]);
         assert_eq!(pairs(""), vec![]);
-        assert_eq!(
-            pairs("PATH=/a:/b,X=(1)"),
-            vec![p("PATH", "/a:/b"), p("X", "(1)")]
-        );
+        assert_eq!(pairs("PATH=/a:/b,X=(1)"), vec![p("PATH", "/a:/b"), p("X", "(1)")]);
     }
 
     #[test]
@@ -208,10 +183,7 @@ mod tests {
         assert!(r.differences[0].contains("'a b' here; Supervisor 4.3.0 would read 'a'"));
         assert_eq!(parse("B=$HOME").unwrap().pairs, vec![p("B", "$HOME")]);
         assert_eq!(parse("C=café").unwrap().pairs, vec![p("C", "café")]);
-        assert_eq!(
-            parse("X=1,C=café").unwrap().pairs,
-            vec![p("X", "1"), p("C", "café")]
-        );
+        assert_eq!(parse("X=1,C=café").unwrap().pairs, vec![p("X", "1"), p("C", "café")]);
         // Where the reference's tokens leave the pairs out of step it rejects the value.
         assert!(parse("A=a b,B=2").is_err());
     }
@@ -219,13 +191,7 @@ mod tests {
     #[test]
     fn rejected_like_the_reference() {
         for bad in ["A=x=y", "A=", "A=1,,B=2", "A=1 B=2", "A", "=1"] {
-            assert_eq!(
-                parse(bad),
-                Err(format!(
-                    "Unexpected end of key/value pairs in value '{bad}'"
-                )),
-                "{bad}"
-            );
+            assert_eq!(parse(bad), Err(format!("Unexpected end of key/value pairs in value '{bad}'")), "{bad}");
         }
         assert_eq!(parse("A=\"open"), Err("No closing quotation".into()));
     }

@@ -15,13 +15,7 @@ pub struct ConfigError {
 
 impl ConfigError {
     pub fn new(message: String) -> Self {
-        ConfigError {
-            message,
-            file: None,
-            line: None,
-            section: None,
-            key: None,
-        }
+        ConfigError { message, file: None, line: None, section: None, key: None }
     }
 
     pub fn in_file(mut self, file: &Path, line: Option<usize>) -> Self {

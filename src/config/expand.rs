@@ -52,12 +52,9 @@ pub fn expand(s: &str, names: &Names, what: &str) -> Result<String, String> {
             py_repr(&name),
             names.map.keys().cloned().collect::<Vec<_>>().join(", ")
         ),
-        FormatError::Bad(why) => format!(
-            "Format string {} for {} is badly formatted: {}",
-            py_repr(s),
-            py_repr(what),
-            why
-        ),
+        FormatError::Bad(why) => {
+            format!("Format string {} for {} is badly formatted: {}", py_repr(s), py_repr(what), why)
+        }
     })
 }
 
@@ -126,10 +123,7 @@ fn format_mapping(s: &str, names: &Names) -> Result<String, FormatError> {
             return Err(bad("* wants int"));
         }
         while i < chars.len() && chars[i].is_ascii_digit() {
-            spec.width = spec
-                .width
-                .saturating_mul(10)
-                .saturating_add(chars[i] as usize - '0' as usize);
+            spec.width = spec.width.saturating_mul(10).saturating_add(chars[i] as usize - '0' as usize);
             i += 1;
         }
         if i < chars.len() && chars[i] == '.' {
@@ -139,9 +133,7 @@ fn format_mapping(s: &str, names: &Names) -> Result<String, FormatError> {
             }
             let mut p = 0usize;
             while i < chars.len() && chars[i].is_ascii_digit() {
-                p = p
-                    .saturating_mul(10)
-                    .saturating_add(chars[i] as usize - '0' as usize);
+                p = p.saturating_mul(10).saturating_add(chars[i] as usize - '0' as usize);
                 i += 1;
             }
             spec.precision = Some(p);
@@ -216,11 +208,7 @@ fn convert(conv: char, index: usize, value: &Value, spec: &Spec) -> Result<Strin
             let n = match value {
                 Value::Int(n) => *n,
                 Value::Str(_) => {
-                    let what = if matches!(conv, 'd' | 'i' | 'u') {
-                        "a real number"
-                    } else {
-                        "an integer"
-                    };
+                    let what = if matches!(conv, 'd' | 'i' | 'u') { "a real number" } else { "an integer" };
                     return Err(FormatError::Bad(format!(
                         "%{conv} format: {what} is required, not {}",
                         type_name(value)
@@ -251,10 +239,7 @@ fn convert(conv: char, index: usize, value: &Value, spec: &Spec) -> Result<Strin
             let x = match value {
                 Value::Int(n) => *n as f64,
                 Value::Str(_) => {
-                    return Err(FormatError::Bad(format!(
-                        "must be real number, not {}",
-                        type_name(value)
-                    )))
+                    return Err(FormatError::Bad(format!("must be real number, not {}", type_name(value))))
                 }
             };
             let p = spec.precision.unwrap_or(6);
@@ -299,11 +284,7 @@ fn sci(x: f64, p: usize, upper: bool) -> String {
 
 fn general(x: f64, p: usize, upper: bool, alt: bool) -> String {
     let p = p.max(1);
-    let exp = if x == 0.0 {
-        0
-    } else {
-        x.log10().floor() as i32
-    };
+    let exp = if x == 0.0 { 0 } else { x.log10().floor() as i32 };
     let mut s = if exp < -4 || exp >= p as i32 {
         sci(x, p - 1, upper)
     } else {
@@ -314,11 +295,7 @@ fn general(x: f64, p: usize, upper: bool, alt: bool) -> String {
             Some(pos) => (s[..pos].to_string(), s[pos..].to_string()),
             None => (s.clone(), String::new()),
         };
-        let num = if num.contains('.') {
-            num.trim_end_matches('0').trim_end_matches('.').to_string()
-        } else {
-            num
-        };
+        let num = if num.contains('.') { num.trim_end_matches('0').trim_end_matches('.').to_string() } else { num };
         s = format!("{num}{tail}");
     }
     s
@@ -395,10 +372,7 @@ mod tests {
         assert_eq!(ok("%(process_num).2f"), "3.00");
         assert_eq!(ok("%(process_num)e"), "3.000000e+00");
         assert_eq!(ok("%(process_num)g"), "3");
-        assert_eq!(
-            ok("%(program_name)r %(program_name).2s %(program_name)5s"),
-            "'web' we   web"
-        );
+        assert_eq!(ok("%(program_name)r %(program_name).2s %(program_name)5s"), "'web' we   web");
     }
 
     #[test]
@@ -411,10 +385,7 @@ mod tests {
 
     #[test]
     fn bad_formats() {
-        assert_eq!(
-            err("100%"),
-            "Format string '100%' for 'program:web.command' is badly formatted: incomplete format"
-        );
+        assert_eq!(err("100%"), "Format string '100%' for 'program:web.command' is badly formatted: incomplete format");
         assert!(err("%(here").ends_with("badly formatted: incomplete format key"));
         assert!(err("%(here)q").ends_with("unsupported format character 'q' (0x71) at index 7"));
         assert!(err("%(here)d").ends_with("%d format: a real number is required, not str"));

@@ -7,11 +7,7 @@ use std::path::{Path, PathBuf};
 pub fn glob(pattern: &str) -> Vec<PathBuf> {
     let absolute = pattern.starts_with('/');
     let parts: Vec<&str> = pattern.split('/').filter(|p| !p.is_empty()).collect();
-    let start = if absolute {
-        PathBuf::from("/")
-    } else {
-        PathBuf::new()
-    };
+    let start = if absolute { PathBuf::from("/") } else { PathBuf::new() };
     if parts.is_empty() {
         return if absolute { vec![start] } else { Vec::new() };
     }
@@ -22,21 +18,13 @@ pub fn glob(pattern: &str) -> Vec<PathBuf> {
         for dir in &current {
             if !has_magic(part) {
                 let candidate = dir.join(part);
-                let exists = if last {
-                    candidate.symlink_metadata().is_ok()
-                } else {
-                    candidate.is_dir()
-                };
+                let exists = if last { candidate.symlink_metadata().is_ok() } else { candidate.is_dir() };
                 if exists {
                     next.push(candidate);
                 }
                 continue;
             }
-            let listing = if dir.as_os_str().is_empty() {
-                Path::new(".")
-            } else {
-                dir.as_path()
-            };
+            let listing = if dir.as_os_str().is_empty() { Path::new(".") } else { dir.as_path() };
             let Ok(entries) = std::fs::read_dir(listing) else {
                 continue;
             };
@@ -179,10 +167,7 @@ mod tests {
         let pattern = format!("{}/conf.d/*.conf", dir.display());
         let mut found = glob(&pattern);
         found.sort();
-        assert_eq!(
-            found,
-            vec![dir.join("conf.d/a.conf"), dir.join("conf.d/b.conf")]
-        );
+        assert_eq!(found, vec![dir.join("conf.d/a.conf"), dir.join("conf.d/b.conf")]);
         assert_eq!(glob(&format!("{}/conf.d/.*.conf", dir.display())).len(), 1);
         assert_eq!(glob(&format!("{}/*/c.ini", dir.display())).len(), 1);
         assert!(glob(&format!("{}/nothing/*.conf", dir.display())).is_empty());

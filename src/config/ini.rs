@@ -53,9 +53,7 @@ impl Ini {
 
     /// A key of a section, falling back to `[DEFAULT]` as configparser does.
     pub fn get(&self, section: &str, key: &str) -> Option<&Entry> {
-        self.section(section)
-            .and_then(|s| s.entry(key))
-            .or_else(|| self.defaults.iter().find(|e| e.key == key))
+        self.section(section).and_then(|s| s.entry(key)).or_else(|| self.defaults.iter().find(|e| e.key == key))
     }
 
     /// Every key visible in a section: its own, then the inherited `[DEFAULT]` ones.
@@ -75,11 +73,7 @@ impl Ini {
     /// Replaces `%(here)s` in every value read so far, as the reference does after
     /// reading each file when the config has an `[include]` section.
     pub fn replace_here(&mut self, here: &str) {
-        let all = self
-            .sections
-            .iter_mut()
-            .flat_map(|s| s.entries.iter_mut())
-            .chain(self.defaults.iter_mut());
+        let all = self.sections.iter_mut().flat_map(|s| s.entries.iter_mut()).chain(self.defaults.iter_mut());
         for e in all {
             if e.value.contains("%(here)s") {
                 e.value = e.value.replace("%(here)s", here);
@@ -102,8 +96,7 @@ impl Ini {
             Err(e) => {
                 let good = &e.as_bytes()[..e.utf8_error().valid_up_to()];
                 let line = good.iter().filter(|&&b| b == b'\n').count() + 1;
-                return Err(ConfigError::new("the file is not valid UTF-8".into())
-                    .in_file(path, Some(line)));
+                return Err(ConfigError::new("the file is not valid UTF-8".into()).in_file(path, Some(line)));
             }
         };
         self.read_str(&text, path)
@@ -200,12 +193,7 @@ impl Ini {
                         Some(i) => &mut self.sections[i].entries,
                         None => &mut self.defaults,
                     };
-                    let entry = Entry {
-                        key: key.clone(),
-                        value: val.to_string(),
-                        file: file.clone(),
-                        line: lineno,
-                    };
+                    let entry = Entry { key: key.clone(), value: val.to_string(), file: file.clone(), line: lineno };
                     match target.iter_mut().find(|e| e.key == key) {
                         Some(e) => *e = entry,
                         None => target.push(entry),
@@ -222,16 +210,9 @@ impl Ini {
         }
         flush(self, &mut pending);
         if let Some(&(first_line, _)) = bad_lines.first() {
-            let mut msg = format!(
-                "Source contains parsing errors: {}",
-                py_repr(&path.to_string_lossy())
-            );
+            let mut msg = format!("Source contains parsing errors: {}", py_repr(&path.to_string_lossy()));
             for (n, l) in &bad_lines {
-                msg.push_str(&format!(
-                    "\n\t[line {:2}]: {}",
-                    n,
-                    py_repr(&format!("{l}\n"))
-                ));
+                msg.push_str(&format!("\n\t[line {:2}]: {}", n, py_repr(&format!("{l}\n"))));
             }
             return Err(ConfigError::new(msg).in_file(path, Some(first_line)));
         }
@@ -280,8 +261,7 @@ fn comment_start(line: &str) -> Option<usize> {
                 continue;
             };
             next.push((prefix, found + prefix.len_utf8()));
-            let after_space =
-                found == 0 || line[..found].chars().next_back().is_some_and(is_py_space);
+            let after_space = found == 0 || line[..found].chars().next_back().is_some_and(is_py_space);
             if after_space {
                 start = Some(start.map_or(found, |s| s.min(found)));
             }
@@ -313,11 +293,7 @@ fn split_option(value: &str) -> Option<(&str, &str)> {
 
 /// Python's `repr()` of a str, enough for the messages that quote lines and paths.
 pub fn py_repr(s: &str) -> String {
-    let quote = if s.contains('\'') && !s.contains('"') {
-        '"'
-    } else {
-        '\''
-    };
+    let quote = if s.contains('\'') && !s.contains('"') { '"' } else { '\'' };
     let mut out = String::with_capacity(s.len() + 2);
     out.push(quote);
     for c in s.chars() {
@@ -411,7 +387,8 @@ mod tests {
 
     #[test]
     fn comments_full_line_and_inline_after_whitespace_only() {
-        let ini = parse("; top\n[a]\n# hash\na=b;c\nb=b ;c\nc=b #c\nd=bash -c 'x ; y'\n  ;indented\ne=a;b ;c #d\n").unwrap();
+        let ini =
+            parse("; top\n[a]\n# hash\na=b;c\nb=b ;c\nc=b #c\nd=bash -c 'x ; y'\n  ;indented\ne=a;b ;c #d\n").unwrap();
         assert_eq!(val(&ini, "a", "e").as_deref(), Some("a;b ;c"));
         assert_eq!(val(&ini, "a", "a").as_deref(), Some("b;c"));
         assert_eq!(val(&ini, "a", "b").as_deref(), Some("b"));
@@ -422,10 +399,7 @@ mod tests {
     #[test]
     fn continuation_lines_join_with_newline() {
         let ini = parse("[include]\nfiles = a.conf\n   b.conf\n\n   c.conf\nnext=1\n").unwrap();
-        assert_eq!(
-            val(&ini, "include", "files").as_deref(),
-            Some("a.conf\nb.conf\n\nc.conf")
-        );
+        assert_eq!(val(&ini, "include", "files").as_deref(), Some("a.conf\nb.conf\n\nc.conf"));
         assert_eq!(val(&ini, "include", "next").as_deref(), Some("1"));
     }
 
@@ -466,20 +440,13 @@ mod tests {
     #[test]
     fn empty_key_is_a_parsing_error() {
         let err = parse("[a]\n=x\n").unwrap_err();
-        assert!(
-            err.message.contains("[line  2]: '=x\\n'"),
-            "{}",
-            err.message
-        );
+        assert!(err.message.contains("[line  2]: '=x\\n'"), "{}", err.message);
     }
 
     #[test]
     fn line_before_any_section_is_an_error() {
         let err = parse("x=1\n[a]\n").unwrap_err();
-        assert_eq!(
-            err.message,
-            "File contains no section headers.\nfile: '/t/x.conf', line: 1\n'x=1\\n'"
-        );
+        assert_eq!(err.message, "File contains no section headers.\nfile: '/t/x.conf', line: 1\n'x=1\\n'");
     }
 
     #[test]

@@ -49,9 +49,7 @@ impl<'a> Reader<'a> {
                 None => (self.config_file.clone(), None),
             },
         };
-        ConfigError::new(message)
-            .in_file(&file, line)
-            .at(section, key)
+        ConfigError::new(message).in_file(&file, line).at(section, key)
     }
 
     /// The names every value of `section` may use: ENV_*, here, and `extra`.
@@ -63,12 +61,7 @@ impl<'a> Reader<'a> {
     }
 
     /// A key's value, expanded, or None when absent.
-    pub fn get(
-        &self,
-        section: &str,
-        key: &str,
-        extra: &Names,
-    ) -> Result<Option<String>, ConfigError> {
+    pub fn get(&self, section: &str, key: &str, extra: &Names) -> Result<Option<String>, ConfigError> {
         match self.entry(section, key) {
             None => Ok(None),
             Some(e) => self.expand_value(section, key, &e.value, extra).map(Some),
@@ -76,13 +69,7 @@ impl<'a> Reader<'a> {
     }
 
     /// A key's value or the default, expanded either way (as the reference does).
-    pub fn get_or(
-        &self,
-        section: &str,
-        key: &str,
-        default: &str,
-        extra: &Names,
-    ) -> Result<String, ConfigError> {
+    pub fn get_or(&self, section: &str, key: &str, default: &str, extra: &Names) -> Result<String, ConfigError> {
         match self.get(section, key, extra)? {
             Some(v) => Ok(v),
             None => self.expand_value(section, key, default, extra),
@@ -93,13 +80,7 @@ impl<'a> Reader<'a> {
         self.entry(section, key).map(|e| e.value.as_str())
     }
 
-    pub fn expand_value(
-        &self,
-        section: &str,
-        key: &str,
-        value: &str,
-        extra: &Names,
-    ) -> Result<String, ConfigError> {
+    pub fn expand_value(&self, section: &str, key: &str, value: &str, extra: &Names) -> Result<String, ConfigError> {
         self.expand_as(section, key, &format!("{section}.{key}"), value, extra)
     }
 
@@ -142,9 +123,7 @@ impl<'a> Reader<'a> {
 
 /// Directory of a path, as a string (`os.path.dirname` of an absolute path).
 pub(crate) fn dir_of(p: &Path) -> String {
-    p.parent()
-        .map(|d| d.to_string_lossy().into_owned())
-        .unwrap_or_else(|| "/".into())
+    p.parent().map(|d| d.to_string_lossy().into_owned()).unwrap_or_else(|| "/".into())
 }
 
 /// Where the tools look for a config file when none is given, in order: relative to the

@@ -85,12 +85,7 @@ pub fn groups(r: &Reader, warnings: &mut Vec<String>) -> Result<Vec<GroupConfig>
         }
         // Members stay in the order the group lists them (each program's processes
         // sorted among themselves), as in the reference.
-        groups.push(GroupConfig {
-            name,
-            priority,
-            kind: GroupKind::Programs,
-            processes,
-        });
+        groups.push(GroupConfig { name, priority, kind: GroupKind::Programs, processes });
     }
 
     for &section in sections.iter().filter(|s| s.starts_with("program:")) {
@@ -100,12 +95,7 @@ pub fn groups(r: &Reader, warnings: &mut Vec<String>) -> Result<Vec<GroupConfig>
         let name = group_name(r, section)?;
         let priority = r.typed(section, "priority", "999", &none, v::integer)?;
         let processes = processes_from_section(r, section, &name, warnings)?;
-        groups.push(GroupConfig {
-            name,
-            priority,
-            kind: GroupKind::Programs,
-            processes,
-        });
+        groups.push(GroupConfig { name, priority, kind: GroupKind::Programs, processes });
     }
 
     for &section in sections.iter().filter(|s| s.starts_with("eventlistener:")) {
@@ -128,17 +118,10 @@ fn group_name(r: &Reader, section: &str) -> Result<String, ConfigError> {
     v::process_or_group_name(raw).map_err(|m| r.err(section, None, m))
 }
 
-fn listener_pool(
-    r: &Reader,
-    section: &str,
-    warnings: &mut Vec<String>,
-) -> Result<GroupConfig, ConfigError> {
+fn listener_pool(r: &Reader, section: &str, warnings: &mut Vec<String>) -> Result<GroupConfig, ConfigError> {
     let none = Names::new();
     // Pool names are not checked by the reference; keep that.
-    let name = section
-        .split_once(':')
-        .map(|(_, n)| n.to_string())
-        .unwrap_or_default();
+    let name = section.split_once(':').map(|(_, n)| n.to_string()).unwrap_or_default();
     let priority = r.typed(section, "priority", "-1", &none, v::integer)?;
     let buffer_size = r.typed(section, "buffer_size", "10", &none, v::integer)?;
     if buffer_size < 1 {
@@ -159,25 +142,14 @@ fn listener_pool(
         ));
     }
     let listed = r.get_or(section, "events", "", &none)?;
-    let mut events: Vec<String> = v::list_of_strings(&listed)
-        .iter()
-        .map(|e| e.to_uppercase())
-        .collect();
+    let mut events: Vec<String> = v::list_of_strings(&listed).iter().map(|e| e.to_uppercase()).collect();
     events.sort();
     events.dedup();
     if events.is_empty() {
-        return Err(r.err(
-            section,
-            Some("events"),
-            format!("[{section}] section requires an \"events\" line"),
-        ));
+        return Err(r.err(section, Some("events"), format!("[{section}] section requires an \"events\" line")));
     }
     if let Some(unknown) = events.iter().find(|e| !EVENT_TYPES.contains(&e.as_str())) {
-        return Err(r.err(
-            section,
-            Some("events"),
-            format!("Unknown event type {unknown} in [{section}] events"),
-        ));
+        return Err(r.err(section, Some("events"), format!("Unknown event type {unknown} in [{section}] events")));
     }
     if r.typed(section, "redirect_stderr", "false", &none, v::boolean)? {
         return Err(r.err(
@@ -192,19 +164,12 @@ fn listener_pool(
     Ok(GroupConfig {
         name,
         priority,
-        kind: GroupKind::EventListenerPool(ListenerPoolConfig {
-            events,
-            buffer_size,
-        }),
+        kind: GroupKind::EventListenerPool(ListenerPoolConfig { events, buffer_size }),
         processes,
     })
 }
 
-fn fcgi_group(
-    r: &Reader,
-    section: &str,
-    warnings: &mut Vec<String>,
-) -> Result<GroupConfig, ConfigError> {
+fn fcgi_group(r: &Reader, section: &str, warnings: &mut Vec<String>) -> Result<GroupConfig, ConfigError> {
     let none = Names::new();
     let name = group_name(r, section)?;
     let priority = r.typed(section, "priority", "999", &none, v::integer)?;
@@ -216,60 +181,35 @@ fn fcgi_group(
         Some(b) => {
             let n = v::integer(&b).map_err(|m| r.err(section, Some("socket_backlog"), m))?;
             if !(1..=65535).contains(&n) {
-                return Err(r.err(
-                    section,
-                    Some("socket_backlog"),
-                    format!("Invalid socket_backlog value {n}"),
-                ));
+                return Err(r.err(section, Some("socket_backlog"), format!("Invalid socket_backlog value {n}")));
             }
             Some(n)
         }
         None => None,
     };
     let owner = match r.get(section, "socket_owner", &none)? {
-        Some(o) => Some(v::user_and_group(&o).map_err(|_| {
-            r.err(
-                section,
-                Some("socket_owner"),
-                format!("Invalid socket_owner value {o}"),
-            )
-        })?),
+        Some(o) => Some(
+            v::user_and_group(&o)
+                .map_err(|_| r.err(section, Some("socket_owner"), format!("Invalid socket_owner value {o}")))?,
+        ),
         None => None,
     };
     let mode = match r.get(section, "socket_mode", &none)? {
-        Some(m) => Some(v::octal(&m).map_err(|_| {
-            r.err(
-                section,
-                Some("socket_mode"),
-                format!("Invalid socket_mode value {m}"),
-            )
-        })?),
+        Some(m) => Some(
+            v::octal(&m).map_err(|_| r.err(section, Some("socket_mode"), format!("Invalid socket_mode value {m}")))?,
+        ),
         None => None,
     };
     let mut names = Names::new();
     names.set_str("program_name", &name);
     let socket = r.get(section, "socket", &names)?.unwrap_or_default();
     if socket.is_empty() {
-        return Err(r.err(
-            section,
-            Some("socket"),
-            format!("[{section}] section requires a \"socket\" line"),
-        ));
+        return Err(r.err(section, Some("socket"), format!("[{section}] section requires a \"socket\" line")));
     }
-    let socket = parse_fcgi_socket(&socket, proc_uid, owner, mode, backlog).map_err(|m| {
-        r.err(
-            section,
-            Some("socket"),
-            format!("{m} in [{section}] socket"),
-        )
-    })?;
+    let socket = parse_fcgi_socket(&socket, proc_uid, owner, mode, backlog)
+        .map_err(|m| r.err(section, Some("socket"), format!("{m} in [{section}] socket")))?;
     let processes = processes_from_section(r, section, &name, warnings)?;
-    Ok(GroupConfig {
-        name,
-        priority,
-        kind: GroupKind::FastCgi(socket),
-        processes,
-    })
+    Ok(GroupConfig { name, priority, kind: GroupKind::FastCgi(socket), processes })
 }
 
 fn parse_fcgi_socket(
@@ -298,22 +238,15 @@ fn parse_fcgi_socket(
         });
     }
     if owner.is_some() || mode.is_some() {
-        return Err(
-            "socket_owner and socket_mode params should only be used with a Unix domain socket"
-                .into(),
-        );
+        return Err("socket_owner and socket_mode params should only be used with a Unix domain socket".into());
     }
     if let Some(rest) = sock.strip_prefix("tcp://") {
         if let Some((host, port)) = rest.rsplit_once(':') {
-            let host_ok =
-                !host.is_empty() && !host.contains(|c: char| c.is_whitespace() || c == ':');
+            let host_ok = !host.is_empty() && !host.contains(|c: char| c.is_whitespace() || c == ':');
             if host_ok && !port.is_empty() && port.chars().all(|c| c.is_ascii_digit()) {
                 if let Ok(port) = port.parse::<u16>() {
                     return Ok(FcgiSocket {
-                        address: FcgiAddress::Tcp {
-                            host: host.to_string(),
-                            port,
-                        },
+                        address: FcgiAddress::Tcp { host: host.to_string(), port },
                         backlog,
                         owner: None,
                         mode: None,
@@ -348,23 +281,11 @@ struct SectionSettings {
     process_name: String,
 }
 
-fn section_settings(
-    r: &Reader,
-    section: &str,
-    common: &Names,
-) -> Result<SectionSettings, ConfigError> {
+fn section_settings(r: &Reader, section: &str, common: &Names) -> Result<SectionSettings, ConfigError> {
     let c = common;
     let stopasgroup = r.typed(section, "stopasgroup", "false", c, v::boolean)?;
-    let killasgroup = r.typed(
-        section,
-        "killasgroup",
-        if stopasgroup { "true" } else { "false" },
-        c,
-        v::boolean,
-    )?;
-    let serverurl = r
-        .get(section, "serverurl", c)?
-        .filter(|u| u.trim().to_uppercase() != "AUTO");
+    let killasgroup = r.typed(section, "killasgroup", if stopasgroup { "true" } else { "false" }, c, v::boolean)?;
+    let serverurl = r.get(section, "serverurl", c)?.filter(|u| u.trim().to_uppercase() != "AUTO");
     let user = r.get(section, "user", c)?;
     let uid = match &user {
         Some(u) => Some(v::name_to_uid(u).map_err(|m| r.err(section, Some("user"), m))?),
@@ -374,11 +295,8 @@ fn section_settings(
         Some(m) => Some(v::octal(&m).map_err(|e| r.err(section, Some("umask"), e))?),
         None => None,
     };
-    let template = r
-        .get_raw(section, "process_name")
-        .unwrap_or("%(program_name)s");
-    let process_name =
-        v::process_or_group_name(template).map_err(|m| r.err(section, Some("process_name"), m))?;
+    let template = r.get_raw(section, "process_name").unwrap_or("%(program_name)s");
+    let process_name = v::process_or_group_name(template).map_err(|m| r.err(section, Some("process_name"), m))?;
     let s = SectionSettings {
         priority: r.typed(section, "priority", "999", c, v::integer)?,
         autostart: r.typed(section, "autostart", "true", c, v::boolean)?,
@@ -407,11 +325,7 @@ fn section_settings(
         ));
     }
     if s.stopasgroup && !s.killasgroup {
-        return Err(r.err(
-            section,
-            Some("killasgroup"),
-            "Cannot set stopasgroup=true and killasgroup=false".into(),
-        ));
+        return Err(r.err(section, Some("killasgroup"), "Cannot set stopasgroup=true and killasgroup=false".into()));
     }
     Ok(s)
 }
@@ -423,8 +337,7 @@ fn processes_from_section(
     warnings: &mut Vec<String>,
 ) -> Result<Vec<ProcessConfig>, ConfigError> {
     let program_name = section.split_once(':').map(|(_, n)| n).unwrap_or("");
-    let program_name =
-        v::process_or_group_name(program_name).map_err(|m| r.err(section, None, m))?;
+    let program_name = v::process_or_group_name(program_name).map_err(|m| r.err(section, None, m))?;
     let mut common = Names::new();
     common.set_str("program_name", &program_name);
     common.set_str("group_name", group);
@@ -434,20 +347,8 @@ fn processes_from_section(
     let capture = |key: &str| r.typed(section, key, "0", &common, v::byte_size);
     let stdout_capture = capture("stdout_capture_maxbytes")?;
     let stderr_capture = capture("stderr_capture_maxbytes")?;
-    let stdout_events = r.typed(
-        section,
-        "stdout_events_enabled",
-        "false",
-        &common,
-        v::boolean,
-    )?;
-    let stderr_events = r.typed(
-        section,
-        "stderr_events_enabled",
-        "false",
-        &common,
-        v::boolean,
-    )?;
+    let stdout_events = r.typed(section, "stdout_events_enabled", "false", &common, v::boolean)?;
+    let stderr_events = r.typed(section, "stderr_events_enabled", "false", &common, v::boolean)?;
     let env_raw = r.get_raw(section, "environment").unwrap_or("");
 
     let mut processes = Vec::new();
@@ -458,14 +359,10 @@ fn processes_from_section(
         names.set_int("numprocs", s.numprocs);
 
         let env_text = r.expand_as(section, "environment", "environment", env_raw, &names)?;
-        let env = super::environment::parse(&env_text)
-            .map_err(|m| r.err(section, Some("environment"), m))?;
+        let env = super::environment::parse(&env_text).map_err(|m| r.err(section, Some("environment"), m))?;
         if process_num == s.numprocs_start {
             for d in &env.differences {
-                warnings.push(format!(
-                    "{}[{section}] {d}",
-                    r.location(section, Some("environment"))
-                ));
+                warnings.push(format!("{}[{section}] {d}", r.location(section, Some("environment"))));
             }
         }
         // The program's own variables become ENV_* names for the keys read after it.
@@ -474,24 +371,8 @@ fn processes_from_section(
         }
 
         let directory = r.get(section, "directory", &names)?;
-        let stdout = channel_log(
-            r,
-            section,
-            "stdout",
-            &names,
-            stdout_capture,
-            stdout_events,
-            warnings,
-        )?;
-        let mut stderr = channel_log(
-            r,
-            section,
-            "stderr",
-            &names,
-            stderr_capture,
-            stderr_events,
-            warnings,
-        )?;
+        let stdout = channel_log(r, section, "stdout", &names, stdout_capture, stdout_events, warnings)?;
+        let mut stderr = channel_log(r, section, "stderr", &names, stderr_capture, stderr_events, warnings)?;
         if s.redirect_stderr {
             if matches!(stderr.logfile, LogTarget::File(_)) {
                 warnings.push(format!(
@@ -503,21 +384,9 @@ fn processes_from_section(
         }
         let command = match r.get(section, "command", &names)? {
             Some(c) => c,
-            None => {
-                return Err(r.err(
-                    section,
-                    None,
-                    format!("program section {section} does not specify a command"),
-                ))
-            }
+            None => return Err(r.err(section, None, format!("program section {section} does not specify a command"))),
         };
-        let name = r.expand_as(
-            section,
-            "process_name",
-            "process_name",
-            &s.process_name,
-            &names,
-        )?;
+        let name = r.expand_as(section, "process_name", "process_name", &s.process_name, &names)?;
         processes.push(ProcessConfig {
             name,
             group: group.to_string(),
@@ -561,33 +430,15 @@ fn channel_log(
     // The reference expands a logfile value twice: once on read, once more per process.
     let logfile = match r.get(section, &lf_key, names)? {
         Some(once) => {
-            let twice = super::expand::expand(&once, &r.names(names), &lf_key)
-                .map_err(|m| r.err(section, Some(&lf_key), m))?;
+            let twice =
+                super::expand::expand(&once, &r.names(names), &lf_key).map_err(|m| r.err(section, Some(&lf_key), m))?;
             v::logfile_name(&twice).map_err(|m| r.err(section, Some(&lf_key), m))?
         }
         None => LogTarget::Auto,
     };
-    let backups = r.typed(
-        section,
-        &format!("{channel}_logfile_backups"),
-        "10",
-        names,
-        v::integer,
-    )?;
-    let maxbytes = r.typed(
-        section,
-        &format!("{channel}_logfile_maxbytes"),
-        "50MB",
-        names,
-        v::byte_size,
-    )?;
-    let mut syslog = r.typed(
-        section,
-        &format!("{channel}_syslog"),
-        "false",
-        names,
-        v::boolean,
-    )?;
+    let backups = r.typed(section, &format!("{channel}_logfile_backups"), "10", names, v::integer)?;
+    let maxbytes = r.typed(section, &format!("{channel}_logfile_maxbytes"), "50MB", names, v::byte_size)?;
+    let mut syslog = r.typed(section, &format!("{channel}_syslog"), "false", names, v::boolean)?;
     let logfile = match logfile {
         LogTarget::Syslog => {
             warnings.push(format!(
@@ -605,12 +456,5 @@ fn channel_log(
             r.location(section, Some(&lf_key))
         ));
     }
-    Ok(ChannelLogConfig {
-        logfile,
-        maxbytes,
-        backups,
-        capture_maxbytes,
-        events_enabled,
-        syslog,
-    })
+    Ok(ChannelLogConfig { logfile, maxbytes, backups, capture_maxbytes, events_enabled, syslog })
 }

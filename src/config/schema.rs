@@ -23,13 +23,7 @@ const SUPERVISORD: &[&str] = &[
     "environment",
     "profile_options",
 ];
-const SUPERVISORCTL: &[&str] = &[
-    "serverurl",
-    "username",
-    "password",
-    "prompt",
-    "history_file",
-];
+const SUPERVISORCTL: &[&str] = &["serverurl", "username", "password", "prompt", "history_file"];
 const UNIX_HTTP: &[&str] = &["file", "chmod", "chown", "username", "password"];
 const INET_HTTP: &[&str] = &["port", "username", "password"];
 const INCLUDE: &[&str] = &["files"];
@@ -95,17 +89,7 @@ fn is_known_section(section: &str) -> bool {
     matches!(section, "supervisord" | "supervisorctl" | "include")
         || section.starts_with("unix_http_server")
         || section.starts_with("inet_http_server")
-        || matches!(
-            kind,
-            Some(
-                "program"
-                    | "group"
-                    | "eventlistener"
-                    | "fcgi-program"
-                    | "rpcinterface"
-                    | "ctlplugin"
-            )
-        )
+        || matches!(kind, Some("program" | "group" | "eventlistener" | "fcgi-program" | "rpcinterface" | "ctlplugin"))
 }
 
 /// Warnings for sections and keys the reference would silently ignore.
@@ -115,10 +99,7 @@ pub fn unknown_keys_and_sections(r: &Reader) -> Vec<String> {
         let name = section.name.as_str();
         let at = |line: usize, file: &std::path::Path| format!("{}:{}: ", file.display(), line);
         if !is_known_section(name) {
-            out.push(format!(
-                "{}unknown section [{name}] ignored",
-                at(section.line, &section.file)
-            ));
+            out.push(format!("{}unknown section [{name}] ignored", at(section.line, &section.file)));
             continue;
         }
         if name.starts_with("ctlplugin:") {
@@ -135,14 +116,8 @@ pub fn unknown_keys_and_sections(r: &Reader) -> Vec<String> {
             if keys.contains(&e.key.as_str()) {
                 continue;
             }
-            let hint = closest(&e.key, &keys)
-                .map(|k| format!(" (did you mean '{k}'?)"))
-                .unwrap_or_default();
-            out.push(format!(
-                "{}unknown key '{}' in section [{name}] ignored{hint}",
-                at(e.line, &e.file),
-                e.key
-            ));
+            let hint = closest(&e.key, &keys).map(|k| format!(" (did you mean '{k}'?)")).unwrap_or_default();
+            out.push(format!("{}unknown key '{}' in section [{name}] ignored{hint}", at(e.line, &e.file), e.key));
         }
     }
     out
@@ -150,11 +125,7 @@ pub fn unknown_keys_and_sections(r: &Reader) -> Vec<String> {
 
 /// The known key nearest to a typo, when it is near enough to be a likely intent.
 fn closest<'k>(key: &str, keys: &[&'k str]) -> Option<&'k str> {
-    keys.iter()
-        .map(|k| (edit_distance(key, k), *k))
-        .filter(|&(d, k)| d <= 2.max(k.len() / 5))
-        .min()
-        .map(|(_, k)| k)
+    keys.iter().map(|k| (edit_distance(key, k), *k)).filter(|&(d, k)| d <= 2.max(k.len() / 5)).min().map(|(_, k)| k)
 }
 
 fn edit_distance(a: &str, b: &str) -> usize {

@@ -36,12 +36,9 @@ pub fn read_with_includes(path: &Path) -> Result<(Ini, Vec<String>, Vec<String>)
     }
     ini.replace_here(&here);
     let Some(entry) = ini.get("include", "files").cloned() else {
-        let sect = ini
-            .section("include")
-            .map(|s| (s.file.to_path_buf(), s.line));
+        let sect = ini.section("include").map(|s| (s.file.to_path_buf(), s.line));
         let mut e =
-            ConfigError::new(".ini file has [include] section, but no files setting".into())
-                .at("include", None);
+            ConfigError::new(".ini file has [include] section, but no files setting".into()).at("include", None);
         if let Some((f, l)) = sect {
             e = e.in_file(&f, Some(l));
         }
@@ -50,16 +47,10 @@ pub fn read_with_includes(path: &Path) -> Result<(Ini, Vec<String>, Vec<String>)
     let mut names = env_names();
     names.set_str("here", &here);
     names.set_str("host_node_name", &crate::sys::hostname());
-    let files = super::expand::expand(&entry.value, &names, "include.files").map_err(|m| {
-        ConfigError::new(m)
-            .in_file(&entry.file, Some(entry.line))
-            .at("include", Some("files"))
-    })?;
+    let files = super::expand::expand(&entry.value, &names, "include.files")
+        .map_err(|m| ConfigError::new(m).in_file(&entry.file, Some(entry.line)).at("include", Some("files")))?;
     for pattern in files.split_whitespace() {
-        let pattern = Path::new(&here)
-            .join(pattern)
-            .to_string_lossy()
-            .into_owned();
+        let pattern = Path::new(&here).join(pattern).to_string_lossy().into_owned();
         let mut found = super::glob::glob(&pattern);
         if found.is_empty() {
             warnings.push(format!(
@@ -71,15 +62,9 @@ pub fn read_with_includes(path: &Path) -> Result<(Ini, Vec<String>, Vec<String>)
         }
         found.sort();
         for file in found {
-            infos.push(format!(
-                "Included extra file \"{}\" during parsing",
-                file.display()
-            ));
+            infos.push(format!("Included extra file \"{}\" during parsing", file.display()));
             // configparser skips a match it cannot open (a directory, say) silently.
-            if std::fs::File::open(&file)
-                .and_then(|f| f.metadata())
-                .is_ok_and(|m| m.is_file())
-            {
+            if std::fs::File::open(&file).and_then(|f| f.metadata()).is_ok_and(|m| m.is_file()) {
                 ini.read_file(&file)?;
                 ini.replace_here(&dir_of(&abspath(&file)));
             }
@@ -92,17 +77,9 @@ pub fn load_server_config(path: &Path) -> Result<ServerConfig, ConfigError> {
     let (ini, mut warnings, infos) = read_with_includes(path)?;
     let config_file = abspath(path);
     if !ini.has_section("supervisord") {
-        return Err(
-            ConfigError::new(".ini file does not include supervisord section".into())
-                .in_file(path, None),
-        );
+        return Err(ConfigError::new(".ini file does not include supervisord section".into()).in_file(path, None));
     }
-    let mut r = Reader {
-        ini: &ini,
-        env: env_names(),
-        here: dir_of(&config_file),
-        config_file: config_file.clone(),
-    };
+    let mut r = Reader { ini: &ini, env: env_names(), here: dir_of(&config_file), config_file: config_file.clone() };
     let supervisord = supervisord_section(&mut r, &mut warnings)?;
     let foreign_rpcinterfaces = rpcinterfaces(&r, &mut warnings)?;
     let mut groups = programs::groups(&r, &mut warnings)?;
@@ -140,22 +117,10 @@ pub fn load_server_config(path: &Path) -> Result<ServerConfig, ConfigError> {
     warnings.extend(schema::unknown_keys_and_sections(&r));
     let mut seen = std::collections::HashSet::new();
     warnings.retain(|w| seen.insert(w.clone()));
-    Ok(ServerConfig {
-        config_file,
-        supervisord,
-        servers,
-        groups,
-        serverurl,
-        foreign_rpcinterfaces,
-        warnings,
-        infos,
-    })
+    Ok(ServerConfig { config_file, supervisord, servers, groups, serverurl, foreign_rpcinterfaces, warnings, infos })
 }
 
-fn supervisord_section(
-    r: &mut Reader,
-    warnings: &mut Vec<String>,
-) -> Result<SupervisordConfig, ConfigError> {
+fn supervisord_section(r: &mut Reader, warnings: &mut Vec<String>) -> Result<SupervisordConfig, ConfigError> {
     let s = "supervisord";
     let none = Names::new();
     let minfds = r.typed(s, "minfds", "1024", &none, v::integer)?;
@@ -184,10 +149,7 @@ fn supervisord_section(
     let twice = r.expand_as(s, "environment", "environment", &once, &none)?;
     let env = super::environment::parse(&twice).map_err(|m| r.err(s, Some("environment"), m))?;
     for d in &env.differences {
-        warnings.push(format!(
-            "{}[supervisord] {d}",
-            r.location(s, Some("environment"))
-        ));
+        warnings.push(format!("{}[supervisord] {d}", r.location(s, Some("environment"))));
     }
     for (k, val) in &env.pairs {
         r.env.set_str(&format!("ENV_{k}"), val);
@@ -222,20 +184,11 @@ fn supervisord_section(
 /// the stock one (they are warned about: no Python plugin can be loaded here).
 fn rpcinterfaces(r: &Reader, warnings: &mut Vec<String>) -> Result<Vec<String>, ConfigError> {
     let mut foreign = Vec::new();
-    for section in r
-        .ini
-        .sections
-        .iter()
-        .filter(|s| s.name.starts_with("rpcinterface:"))
-    {
+    for section in r.ini.sections.iter().filter(|s| s.name.starts_with("rpcinterface:")) {
         let name = &section.name;
         let none = Names::new();
         let Some(factory) = r.get(name, RPC_FACTORY_KEY, &none)? else {
-            return Err(r.err(
-                name,
-                None,
-                format!("section [{name}] does not specify a {RPC_FACTORY_KEY}"),
-            ));
+            return Err(r.err(name, None, format!("section [{name}] does not specify a {RPC_FACTORY_KEY}")));
         };
         for e in r.ini.keys(name) {
             r.get(name, &e.key, &none)?;
@@ -278,17 +231,10 @@ fn credentials(r: &Reader, section: &str) -> Result<(Option<String>, Option<Stri
 fn http_servers(r: &Reader) -> Result<Vec<HttpServerConfig>, ConfigError> {
     let mut servers = Vec::new();
     let sections: Vec<&str> = r.ini.sections.iter().map(|s| s.name.as_str()).collect();
-    for &section in sections
-        .iter()
-        .filter(|s| s.starts_with("inet_http_server"))
-    {
+    for &section in sections.iter().filter(|s| s.starts_with("inet_http_server")) {
         let (username, password) = credentials(r, section)?;
         let Some(entry) = r.entry(section, "port") else {
-            return Err(r.err(
-                section,
-                None,
-                format!("section [{section}] has no port value"),
-            ));
+            return Err(r.err(section, None, format!("section [{section}] has no port value")));
         };
         let port = super::expand::expand(&entry.value, &r.env, &format!("{section}.port"))
             .map_err(|m| r.err(section, Some("port"), m))?;
@@ -300,36 +246,23 @@ fn http_servers(r: &Reader) -> Result<Vec<HttpServerConfig>, ConfigError> {
             password,
         });
     }
-    for &section in sections
-        .iter()
-        .filter(|s| s.starts_with("unix_http_server"))
-    {
+    for &section in sections.iter().filter(|s| s.starts_with("unix_http_server")) {
         let none = Names::new();
         let Some(file) = r.get(section, "file", &none)? else {
-            return Err(r.err(
-                section,
-                None,
-                format!("section [{section}] has no file value"),
-            ));
+            return Err(r.err(section, None, format!("section [{section}] has no file value")));
         };
         let file = v::normalize_path(file.trim());
         let (username, password) = credentials(r, section)?;
         let chown = match r.get(section, "chown", &none)? {
             Some(c) => {
-                let (u, g) = v::user_and_group(&c).map_err(|_| {
-                    r.err(
-                        section,
-                        Some("chown"),
-                        format!("Invalid sockchown value {c}"),
-                    )
-                })?;
+                let (u, g) = v::user_and_group(&c)
+                    .map_err(|_| r.err(section, Some("chown"), format!("Invalid sockchown value {c}")))?;
                 (Some(u), g)
             }
             None => (None, None),
         };
         let chmod = match r.get(section, "chmod", &none)? {
-            Some(m) => v::octal(&m)
-                .map_err(|_| r.err(section, Some("chmod"), format!("Invalid chmod value {m}")))?,
+            Some(m) => v::octal(&m).map_err(|_| r.err(section, Some("chmod"), format!("Invalid chmod value {m}")))?,
             None => 0o700,
         };
         servers.push(HttpServerConfig {

@@ -25,11 +25,7 @@ pub fn py_int_radix(s: &str, radix: u32) -> Option<i64> {
     } else {
         digits
     };
-    if digits.is_empty()
-        || digits.starts_with('_')
-        || digits.ends_with('_')
-        || digits.contains("__")
-    {
+    if digits.is_empty() || digits.starts_with('_') || digits.ends_with('_') || digits.contains("__") {
         return None;
     }
     let clean: String = digits.chars().filter(|&c| c != '_').collect();
@@ -41,8 +37,7 @@ pub fn py_int_radix(s: &str, radix: u32) -> Option<i64> {
 }
 
 pub fn integer(s: &str) -> Result<i64> {
-    py_int_radix(s, 10)
-        .ok_or_else(|| format!("invalid literal for int() with base 10: {}", py_repr(s)))
+    py_int_radix(s, 10).ok_or_else(|| format!("invalid literal for int() with base 10: {}", py_repr(s)))
 }
 
 pub fn boolean(s: &str) -> Result<bool> {
@@ -165,10 +160,7 @@ pub fn signal_number(s: &str) -> Result<i32> {
 /// The conventional name of a signal number (`TERM` for 15), for log lines and RPC.
 #[allow(dead_code)] // the daemon's log lines use it (next change)
 pub fn signal_name(n: i32) -> Option<&'static str> {
-    SIGNALS
-        .iter()
-        .find(|&&(name, v)| v == n && !name.starts_with('_'))
-        .map(|&(name, _)| name)
+    SIGNALS.iter().find(|&&(name, v)| v == n && !name.starts_with('_')).map(|&(name, _)| name)
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -237,19 +229,13 @@ pub fn expand_user(s: &str) -> String {
         None => (rest, ""),
     };
     let home = if user.is_empty() {
-        std::env::var("HOME")
-            .ok()
-            .or_else(|| sys::user_by_uid(sys::getuid()).map(|u| u.home))
+        std::env::var("HOME").ok().or_else(|| sys::user_by_uid(sys::getuid()).map(|u| u.home))
     } else {
         sys::user_by_name(user).map(|u| u.home)
     };
     match home {
         Some(h) => {
-            let h = if h.len() > 1 {
-                h.trim_end_matches('/')
-            } else {
-                &h
-            };
+            let h = if h.len() > 1 { h.trim_end_matches('/') } else { &h };
             format!("{h}{tail}")
         }
         None => s.to_string(),
@@ -269,9 +255,9 @@ pub fn existing_directory(s: &str) -> Result<PathBuf> {
 pub fn existing_dirpath(s: &str) -> Result<PathBuf> {
     let p = PathBuf::from(expand_user(s));
     match p.parent() {
-        Some(dir) if !dir.as_os_str().is_empty() && !dir.is_dir() => Err(format!(
-            "The directory named as part of the path {s} does not exist"
-        )),
+        Some(dir) if !dir.as_os_str().is_empty() && !dir.is_dir() => {
+            Err(format!("The directory named as part of the path {s} does not exist"))
+        }
         _ => Ok(p),
     }
 }
@@ -299,11 +285,7 @@ pub fn process_or_group_name(s: &str) -> Result<String> {
     let t = s.trim();
     for bad in [' ', ':', '/'] {
         if t.contains(bad) {
-            return Err(format!(
-                "Invalid name: {} because of character: {}",
-                py_repr(s),
-                py_repr(&bad.to_string())
-            ));
+            return Err(format!("Invalid name: {} because of character: {}", py_repr(s), py_repr(&bad.to_string())));
         }
     }
     Ok(t.to_string())
@@ -311,25 +293,17 @@ pub fn process_or_group_name(s: &str) -> Result<String> {
 
 pub fn name_to_uid(s: &str) -> Result<u32> {
     match py_int_radix(s, 10) {
-        Some(n) => match u32::try_from(n)
-            .ok()
-            .filter(|&uid| sys::user_by_uid(uid).is_some())
-        {
+        Some(n) => match u32::try_from(n).ok().filter(|&uid| sys::user_by_uid(uid).is_some()) {
             Some(uid) => Ok(uid),
             None => Err(format!("Invalid user id {s}")),
         },
-        None => sys::user_by_name(s)
-            .map(|u| u.uid)
-            .ok_or_else(|| format!("Invalid user name {s}")),
+        None => sys::user_by_name(s).map(|u| u.uid).ok_or_else(|| format!("Invalid user name {s}")),
     }
 }
 
 pub fn name_to_gid(s: &str) -> Result<u32> {
     match py_int_radix(s, 10) {
-        Some(n) => match u32::try_from(n)
-            .ok()
-            .filter(|&gid| sys::group_by_gid(gid).is_some())
-        {
+        Some(n) => match u32::try_from(n).ok().filter(|&gid| sys::group_by_gid(gid).is_some()) {
             Some(gid) => Ok(gid),
             None => Err(format!("Invalid group id {s}")),
         },
@@ -342,10 +316,7 @@ pub fn user_and_group(s: &str) -> Result<(u32, Option<u32>)> {
     let bad = || format!("Invalid user:group definition {s}");
     match s.split_once(':') {
         None => Ok((name_to_uid(s).map_err(|_| bad())?, None)),
-        Some((u, g)) => Ok((
-            name_to_uid(u).map_err(|_| bad())?,
-            Some(name_to_gid(g).map_err(|_| bad())?),
-        )),
+        Some((u, g)) => Ok((name_to_uid(u).map_err(|_| bad())?, Some(name_to_gid(g).map_err(|_| bad())?))),
     }
 }
 
@@ -387,13 +358,8 @@ pub fn url(s: &str) -> Result<String> {
     let ok = match s.split_once(':') {
         Some((scheme, rest)) => {
             !scheme.is_empty()
-                && scheme
-                    .chars()
-                    .next()
-                    .is_some_and(|c| c.is_ascii_alphabetic())
-                && scheme
-                    .chars()
-                    .all(|c| c.is_ascii_alphanumeric() || "+-.".contains(c))
+                && scheme.chars().next().is_some_and(|c| c.is_ascii_alphabetic())
+                && scheme.chars().all(|c| c.is_ascii_alphanumeric() || "+-.".contains(c))
                 && !rest.trim_start_matches('/').is_empty()
         }
         None => false,
@@ -419,10 +385,7 @@ mod tests {
         assert_eq!(integer(" 42 "), Ok(42));
         assert_eq!(integer("-3"), Ok(-3));
         assert_eq!(integer("1_000"), Ok(1000));
-        assert_eq!(
-            integer("1.5"),
-            Err("invalid literal for int() with base 10: '1.5'".into())
-        );
+        assert_eq!(integer("1.5"), Err("invalid literal for int() with base 10: '1.5'".into()));
         assert!(integer("").is_err());
         assert_eq!(integer("012"), Ok(12));
         assert_eq!(integer("000"), Ok(0));
@@ -436,10 +399,7 @@ mod tests {
         for f in ["no", "False", "OFF", "0"] {
             assert_eq!(boolean(f), Ok(false));
         }
-        assert_eq!(
-            boolean("maybe"),
-            Err("not a valid boolean value: 'maybe'".into())
-        );
+        assert_eq!(boolean("maybe"), Err("not a valid boolean value: 'maybe'".into()));
         assert!(boolean("y").is_err());
         assert!(boolean("").is_err());
     }
@@ -452,10 +412,7 @@ mod tests {
         assert_eq!(byte_size("1GB"), Ok(1 << 30));
         assert_eq!(byte_size(" 5 MB"), Ok(5 << 20));
         assert_eq!(byte_size("-1"), Ok(-1));
-        assert_eq!(
-            byte_size("1.5MB"),
-            Err("invalid literal for int() with base 10: '1.5'".into())
-        );
+        assert_eq!(byte_size("1.5MB"), Err("invalid literal for int() with base 10: '1.5'".into()));
         assert!(byte_size("10B").is_err());
         assert!(byte_size("1TB").is_err());
     }
@@ -468,19 +425,10 @@ mod tests {
         assert_eq!(signal_number("9"), Ok(9));
         assert_eq!(signal_number("RTMIN"), Ok(34));
         assert_eq!(signal_number("0"), Ok(0));
-        assert_eq!(
-            signal_number("FOO"),
-            Err("value 'FOO' is not a valid signal name".into())
-        );
+        assert_eq!(signal_number("FOO"), Err("value 'FOO' is not a valid signal name".into()));
         assert!(signal_number("SIGRTMIN+1").is_err());
-        assert_eq!(
-            signal_number("99"),
-            Err("value '99' is not a valid signal number".into())
-        );
-        assert_eq!(
-            signal_number("33"),
-            Err("value '33' is not a valid signal number".into())
-        );
+        assert_eq!(signal_number("99"), Err("value '99' is not a valid signal number".into()));
+        assert_eq!(signal_number("33"), Err("value '33' is not a valid signal number".into()));
         assert_eq!(signal_name(15), Some("TERM"));
         assert_eq!(signal_name(1), Some("HUP"));
     }
@@ -490,10 +438,7 @@ mod tests {
         assert_eq!(list_of_exitcodes("0"), Ok(vec![0]));
         assert_eq!(list_of_exitcodes("0, 2"), Ok(vec![0, 2]));
         assert_eq!(list_of_exitcodes(""), Ok(vec![]));
-        assert_eq!(
-            list_of_exitcodes("0,256"),
-            Err("not a valid list of exit codes: '0,256'".into())
-        );
+        assert_eq!(list_of_exitcodes("0,256"), Err("not a valid list of exit codes: '0,256'".into()));
         assert!(list_of_exitcodes("a").is_err());
         assert!(list_of_exitcodes("-1").is_err());
     }
@@ -503,10 +448,7 @@ mod tests {
         assert_eq!(octal("022"), Ok(0o22));
         assert_eq!(octal("0700"), Ok(0o700));
         assert_eq!(octal("777"), Ok(0o777));
-        assert_eq!(
-            octal("9"),
-            Err("9 can not be converted to an octal type".into())
-        );
+        assert_eq!(octal("9"), Err("9 can not be converted to an octal type".into()));
     }
 
     #[test]
@@ -514,20 +456,14 @@ mod tests {
         assert_eq!(auto_restart("unexpected"), Ok(AutoRestart::Unexpected));
         assert_eq!(auto_restart("TRUE"), Ok(AutoRestart::Always));
         assert_eq!(auto_restart("off"), Ok(AutoRestart::Never));
-        assert_eq!(
-            auto_restart("Sometimes"),
-            Err("invalid 'autorestart' value 'sometimes'".into())
-        );
+        assert_eq!(auto_restart("Sometimes"), Err("invalid 'autorestart' value 'sometimes'".into()));
     }
 
     #[test]
     fn log_levels() {
         assert_eq!(logging_level("WARN"), Ok(LogLevel::Warn));
         assert_eq!(logging_level("blather"), Ok(LogLevel::Blather));
-        assert_eq!(
-            logging_level("warning"),
-            Err("bad logging level name 'warning'".into())
-        );
+        assert_eq!(logging_level("warning"), Err("bad logging level name 'warning'".into()));
         assert_eq!(LogLevel::Error.tag(), "ERRO");
     }
 
@@ -537,32 +473,20 @@ mod tests {
         assert_eq!(logfile_name("off"), Ok(LogTarget::None));
         assert_eq!(logfile_name("Auto"), Ok(LogTarget::Auto));
         assert_eq!(logfile_name("syslog"), Ok(LogTarget::Syslog));
-        assert_eq!(
-            logfile_name("/tmp/x.log"),
-            Ok(LogTarget::File("/tmp/x.log".into()))
-        );
-        assert_eq!(
-            logfile_name("relative.log"),
-            Ok(LogTarget::File("relative.log".into()))
-        );
+        assert_eq!(logfile_name("/tmp/x.log"), Ok(LogTarget::File("/tmp/x.log".into())));
+        assert_eq!(logfile_name("relative.log"), Ok(LogTarget::File("relative.log".into())));
         assert_eq!(
             logfile_name("/no/such/dir/x.log"),
             Err("The directory named as part of the path /no/such/dir/x.log does not exist".into())
         );
-        assert_eq!(
-            existing_directory("/no/such"),
-            Err("/no/such is not an existing directory".into())
-        );
+        assert_eq!(existing_directory("/no/such"), Err("/no/such is not an existing directory".into()));
         assert!(existing_directory("/tmp").is_ok());
     }
 
     #[test]
     fn names() {
         assert_eq!(process_or_group_name(" web "), Ok("web".into()));
-        assert_eq!(
-            process_or_group_name("x y"),
-            Err("Invalid name: 'x y' because of character: ' '".into())
-        );
+        assert_eq!(process_or_group_name("x y"), Err("Invalid name: 'x y' because of character: ' '".into()));
         assert!(process_or_group_name("a:b").is_err());
         assert!(process_or_group_name("a/b").is_err());
     }
@@ -571,59 +495,32 @@ mod tests {
     fn users() {
         assert_eq!(name_to_uid("root"), Ok(0));
         assert_eq!(name_to_uid("0"), Ok(0));
-        assert_eq!(
-            name_to_uid("no-such-user-x"),
-            Err("Invalid user name no-such-user-x".into())
-        );
-        assert_eq!(
-            name_to_uid("3999999"),
-            Err("Invalid user id 3999999".into())
-        );
+        assert_eq!(name_to_uid("no-such-user-x"), Err("Invalid user name no-such-user-x".into()));
+        assert_eq!(name_to_uid("3999999"), Err("Invalid user id 3999999".into()));
         assert_eq!(user_and_group("root:root"), Ok((0, Some(0))));
         assert_eq!(user_and_group("root"), Ok((0, None)));
-        assert_eq!(
-            user_and_group("root:nogroupx"),
-            Err("Invalid user:group definition root:nogroupx".into())
-        );
+        assert_eq!(user_and_group("root:nogroupx"), Err("Invalid user:group definition root:nogroupx".into()));
     }
 
     #[test]
     fn inet_addresses() {
         assert_eq!(inet_address("9001"), Ok((String::new(), 9001)));
-        assert_eq!(
-            inet_address("127.0.0.1:9001"),
-            Ok(("127.0.0.1".into(), 9001))
-        );
+        assert_eq!(inet_address("127.0.0.1:9001"), Ok(("127.0.0.1".into(), 9001)));
         assert_eq!(inet_address("*:9001"), Ok((String::new(), 9001)));
         assert_eq!(inet_address(":9001"), Ok((String::new(), 9001)));
         assert_eq!(inet_address("LocalHost:1"), Ok(("localhost".into(), 1)));
         assert_eq!(inet_address("[::1]:9001"), Ok(("[::1]".into(), 9001)));
-        assert_eq!(
-            inet_address("host:"),
-            Err("no port number specified in ''".into())
-        );
-        assert_eq!(
-            inet_address("0"),
-            Err("not a valid port number: '0' ".into())
-        );
-        assert_eq!(
-            inet_address("h:70000"),
-            Err("70000 is above upper bound (65535)".into())
-        );
-        assert_eq!(
-            inet_address("h:0"),
-            Err("0 is below lower bound (1)".into())
-        );
+        assert_eq!(inet_address("host:"), Err("no port number specified in ''".into()));
+        assert_eq!(inet_address("0"), Err("not a valid port number: '0' ".into()));
+        assert_eq!(inet_address("h:70000"), Err("70000 is above upper bound (65535)".into()));
+        assert_eq!(inet_address("h:0"), Err("0 is below lower bound (1)".into()));
     }
 
     #[test]
     fn urls() {
         assert!(url("http://localhost:9001").is_ok());
         assert!(url("unix:///tmp/s.sock").is_ok());
-        assert_eq!(
-            url("localhost"),
-            Err("value 'localhost' is not a URL".into())
-        );
+        assert_eq!(url("localhost"), Err("value 'localhost' is not a URL".into()));
         assert!(url("http://").is_err());
     }
 

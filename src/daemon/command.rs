@@ -19,9 +19,7 @@ pub enum CommandError {
 impl CommandError {
     pub fn message(&self) -> &str {
         match self {
-            CommandError::NotFound(m)
-            | CommandError::NotExecutable(m)
-            | CommandError::NoPermission(m) => m,
+            CommandError::NotFound(m) | CommandError::NotExecutable(m) | CommandError::NoPermission(m) => m,
         }
     }
 }
@@ -94,13 +92,9 @@ fn repr(s: &str) -> String {
 /// Splits the command and finds the file to exec: argv[0] with a `/` is used as is
 /// (relative to the daemon's CWD), otherwise the first PATH entry where it exists.
 /// Returns (file to exec, argv).
-pub fn resolve(
-    command: &str,
-    path_var: Option<&str>,
-) -> Result<(String, Vec<String>), CommandError> {
-    let argv = split(command).map_err(|e| {
-        CommandError::NotExecutable(format!("can't parse command {}: {e}", repr(command)))
-    })?;
+pub fn resolve(command: &str, path_var: Option<&str>) -> Result<(String, Vec<String>), CommandError> {
+    let argv = split(command)
+        .map_err(|e| CommandError::NotExecutable(format!("can't parse command {}: {e}", repr(command))))?;
     let Some(program) = argv.first() else {
         return Err(CommandError::NotExecutable("command is empty".into()));
     };
@@ -119,22 +113,13 @@ pub fn resolve(
     let meta = std::fs::metadata(&filename)
         .map_err(|_| CommandError::NotFound(format!("can't find command {}", repr(&filename))))?;
     if meta.is_dir() {
-        return Err(CommandError::NotExecutable(format!(
-            "command at {} is a directory",
-            repr(&filename)
-        )));
+        return Err(CommandError::NotExecutable(format!("command at {} is a directory", repr(&filename))));
     }
     if meta.permissions().mode() & 0o111 == 0 {
-        return Err(CommandError::NotExecutable(format!(
-            "command at {} is not executable",
-            repr(&filename)
-        )));
+        return Err(CommandError::NotExecutable(format!("command at {} is not executable", repr(&filename))));
     }
     if rustix::fs::access(filename.as_str(), rustix::fs::Access::EXEC_OK).is_err() {
-        return Err(CommandError::NoPermission(format!(
-            "no permission to run command {}",
-            repr(&filename)
-        )));
+        return Err(CommandError::NoPermission(format!("no permission to run command {}", repr(&filename))));
     }
     Ok((filename, argv))
 }
@@ -150,14 +135,8 @@ mod tests {
     #[test]
     fn posix_splitting() {
         assert_eq!(split("a b  c").unwrap(), w(&["a", "b", "c"]));
-        assert_eq!(
-            split("sh -c 'echo a; echo b'").unwrap(),
-            w(&["sh", "-c", "echo a; echo b"])
-        );
-        assert_eq!(
-            split(r#"echo "a \"q\" \n" x\ y"#).unwrap(),
-            w(&["echo", "a \"q\" \\n", "x y"])
-        );
+        assert_eq!(split("sh -c 'echo a; echo b'").unwrap(), w(&["sh", "-c", "echo a; echo b"]));
+        assert_eq!(split(r#"echo "a \"q\" \n" x\ y"#).unwrap(), w(&["echo", "a \"q\" \\n", "x y"]));
         assert_eq!(split("a '' b").unwrap(), w(&["a", "", "b"]));
         assert_eq!(split("a#b #c").unwrap(), w(&["a#b", "#c"]));
         assert_eq!(split("x 'open").unwrap_err(), "No closing quotation");
@@ -172,39 +151,22 @@ mod tests {
         assert_eq!(argv, w(&["sh", "-c", "true"]));
         assert_eq!(
             resolve("/no/such/binary", None),
-            Err(CommandError::NotFound(
-                "can't find command '/no/such/binary'".into()
-            ))
+            Err(CommandError::NotFound("can't find command '/no/such/binary'".into()))
         );
         assert_eq!(
             resolve("nosuchprogram-x", Some("/bin")),
-            Err(CommandError::NotFound(
-                "can't find command 'nosuchprogram-x'".into()
-            ))
+            Err(CommandError::NotFound("can't find command 'nosuchprogram-x'".into()))
         );
-        assert_eq!(
-            resolve("/tmp", None),
-            Err(CommandError::NotExecutable(
-                "command at '/tmp' is a directory".into()
-            ))
-        );
-        assert_eq!(
-            resolve("", None),
-            Err(CommandError::NotExecutable("command is empty".into()))
-        );
+        assert_eq!(resolve("/tmp", None), Err(CommandError::NotExecutable("command at '/tmp' is a directory".into())));
+        assert_eq!(resolve("", None), Err(CommandError::NotExecutable("command is empty".into())));
         assert_eq!(
             resolve("x 'a", None),
-            Err(CommandError::NotExecutable(
-                "can't parse command \"x 'a\": No closing quotation".into()
-            ))
+            Err(CommandError::NotExecutable("can't parse command \"x 'a\": No closing quotation".into()))
         );
         let f = std::env::temp_dir().join(format!("noexec-{}", std::process::id()));
         std::fs::write(&f, "").unwrap();
         let msg = format!("command at '{}' is not executable", f.display());
-        assert_eq!(
-            resolve(&f.to_string_lossy(), None),
-            Err(CommandError::NotExecutable(msg))
-        );
+        assert_eq!(resolve(&f.to_string_lossy(), None), Err(CommandError::NotExecutable(msg)));
         std::fs::remove_file(&f).unwrap();
     }
 }

@@ -9,11 +9,7 @@ use crate::config::SupervisordConfig;
 pub fn ensure_std_fds() {
     for fd in 0..3 {
         if rustix::io::fcntl_getfd(crate::sys::borrow_fd(fd)).is_err() {
-            if let Ok(f) = std::fs::OpenOptions::new()
-                .read(true)
-                .write(true)
-                .open("/dev/null")
-            {
+            if let Ok(f) = std::fs::OpenOptions::new().read(true).write(true).open("/dev/null") {
                 use std::os::fd::IntoRawFd;
                 let _ = f.into_raw_fd();
             }
@@ -87,19 +83,10 @@ pub fn set_rlimits(cfg: &SupervisordConfig) -> Result<Vec<String>, String> {
             Some(h) if h < min => Some(min),
             other => other,
         };
-        match setrlimit(
-            res,
-            Rlimit {
-                current: Some(min),
-                maximum: hard,
-            },
-        ) {
+        match setrlimit(res, Rlimit { current: Some(min), maximum: hard }) {
             Ok(()) => infos.push(format!("Increased {name} limit to {min}")),
             Err(_) => {
-                let hard_now = cur
-                    .maximum
-                    .map(|h| h.to_string())
-                    .unwrap_or_else(|| "unlimited".into());
+                let hard_now = cur.maximum.map(|h| h.to_string()).unwrap_or_else(|| "unlimited".into());
                 return Err(format!(
                     "The minimum number of {what} is {min} as per the \"{key}\" command-line argument or config \
                      file setting. The current environment will only allow you to {verb} {hard_now} {unit}.  \
@@ -122,9 +109,7 @@ pub fn clear_auto_logs(dir: &Path, identifier: &str) -> Vec<String> {
     for e in entries.flatten() {
         let name = e.file_name();
         let Some(name) = name.to_str() else { continue };
-        if super::output::is_auto_log_of(name, identifier)
-            && std::fs::remove_file(e.path()).is_err()
-        {
+        if super::output::is_auto_log_of(name, identifier) && std::fs::remove_file(e.path()).is_err() {
             warnings.push(format!("Failed to clean up '{}'", e.path().display()));
         }
     }
@@ -141,19 +126,13 @@ pub fn daemonize(cfg: &SupervisordConfig) -> Result<Vec<String>, String> {
             Err(e) => lines.push(format!("can't chdir into '{}': {e}", dir.display())),
         }
     }
-    if let Ok(null) = std::fs::OpenOptions::new()
-        .read(true)
-        .write(true)
-        .open("/dev/null")
-    {
+    if let Ok(null) = std::fs::OpenOptions::new().read(true).write(true).open("/dev/null") {
         let _ = rustix::stdio::dup2_stdin(&null);
         let _ = rustix::stdio::dup2_stdout(&null);
         let _ = rustix::stdio::dup2_stderr(&null);
     }
     let _ = rustix::process::setsid();
-    rustix::process::umask(rustix::fs::Mode::from_raw_mode(
-        cfg.umask as rustix::fs::RawMode,
-    ));
+    rustix::process::umask(rustix::fs::Mode::from_raw_mode(cfg.umask as rustix::fs::RawMode));
     Ok(lines)
 }
 

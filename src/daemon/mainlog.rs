@@ -20,22 +20,13 @@ pub struct MainLog {
 pub fn timestamp(now: SystemTime) -> String {
     let d = now.duration_since(UNIX_EPOCH).unwrap_or_default();
     let (y, mo, da, h, mi, s) = crate::sys::localtime(d.as_secs() as i64);
-    format!(
-        "{y:04}-{mo:02}-{da:02} {h:02}:{mi:02}:{s:02},{:03}",
-        d.subsec_millis()
-    )
+    format!("{y:04}-{mo:02}-{da:02} {h:02}:{mi:02}:{s:02},{:03}", d.subsec_millis())
 }
 
 impl MainLog {
     /// A logger that only buffers until `open` is called.
     pub fn buffering(level: LogLevel) -> MainLog {
-        MainLog {
-            level,
-            file: None,
-            syslog: None,
-            echo_stdout: false,
-            pending: Vec::new(),
-        }
+        MainLog { level, file: None, syslog: None, echo_stdout: false, pending: Vec::new() }
     }
 
     pub fn open(&mut self, cfg: &SupervisordConfig) -> Result<(), String> {

@@ -1,5 +1,6 @@
 //! supervisord: the daemon.
 
+pub mod api;
 mod check;
 mod command;
 mod lifecycle;
@@ -17,7 +18,8 @@ use std::path::{Path, PathBuf};
 
 use crate::config::{self, ServerConfig};
 use mainlog::MainLog;
-use supervisor::Supervisor;
+pub(crate) use process::State;
+pub(crate) use supervisor::{wall_now, Managed, Mood, ProcId, Source, Supervisor, Timer};
 
 /// The reference's usage-error shape: two lines on stderr, exit 2.
 fn usage_error(progname: &str, msg: &str) -> i32 {
@@ -95,12 +97,7 @@ fn run(progname: &str, path: &Path, args: options::Args, cfg: ServerConfig) -> i
     for w in &cfg.warnings {
         log.warn(w);
     }
-    for i in cfg
-        .infos
-        .iter()
-        .chain(user_info.iter())
-        .chain(rlimit_infos.iter())
-    {
+    for i in cfg.infos.iter().chain(user_info.iter()).chain(rlimit_infos.iter()) {
         log.info(i);
     }
     let sd = cfg.supervisord.clone();
@@ -116,6 +113,16 @@ fn run(progname: &str, path: &Path, args: options::Args, cfg: ServerConfig) -> i
         Err(e) => return usage_error(progname, &format!("cannot set up the event loop: {e}")),
     };
     sup.add_configured_groups();
+    match crate::rpc::server::open(&sup.cfg.servers) {
+        Ok((listeners, notes)) => {
+            sup.http.listeners = listeners;
+            for (critical, note) in notes {
+                sup.log.log(if critical { config::LogLevel::Critical } else { config::LogLevel::Info }, &note);
+            }
+            crate::rpc::server::register(&mut sup);
+        }
+        Err(msg) => return usage_error(progname, &msg),
+    }
     if !sd.nodaemon {
         match lifecycle::daemonize(&sd) {
             Ok(lines) => lines.iter().for_each(|l| sup.log.info(l)),
@@ -133,10 +140,7 @@ fn run(progname: &str, path: &Path, args: options::Args, cfg: ServerConfig) -> i
             false
         }
     };
-    sup.log.info(&format!(
-        "supervisord started with pid {}",
-        std::process::id()
-    ));
+    sup.log.info(&format!("supervisord started with pid {}", std::process::id()));
     sup.autostart();
     let code = match sup.run() {
         Ok(supervisor::Exit::Shutdown) => 0,

@@ -74,12 +74,7 @@ pub struct Args {
 }
 
 const fn o(short: Option<char>, long: &'static str, takes_value: bool, argh: &'static str) -> Opt {
-    Opt {
-        short,
-        long: Some(long),
-        takes_value,
-        argh,
-    }
+    Opt { short, long: Some(long), takes_value, argh }
 }
 
 pub const SPEC: &[Opt] = &[
@@ -104,12 +99,7 @@ pub const SPEC: &[Opt] = &[
     o(Some('v'), "version", false, "version"),
     o(None, "check", false, "check"),
     o(Some('h'), "help", false, "help"),
-    Opt {
-        short: Some('?'),
-        long: None,
-        takes_value: false,
-        argh: "help",
-    },
+    Opt { short: Some('?'), long: None, takes_value: false, argh: "help" },
 ];
 
 /// What the command line asks for.
@@ -122,15 +112,8 @@ pub enum Parsed {
 pub fn parse(args: &[String]) -> Result<Parsed, String> {
     let p = getopt(args, SPEC)?;
     if !p.rest.is_empty() {
-        let quoted: Vec<String> = p
-            .rest
-            .iter()
-            .map(|a| crate::config::ini::py_repr(a))
-            .collect();
-        return Err(format!(
-            "positional arguments are not supported: [{}]",
-            quoted.join(", ")
-        ));
+        let quoted: Vec<String> = p.rest.iter().map(|a| crate::config::ini::py_repr(a)).collect();
+        return Err(format!("positional arguments are not supported: [{}]", quoted.join(", ")));
     }
     if p.has("help") {
         return Ok(Parsed::Print(help_text()));
@@ -163,41 +146,23 @@ fn help_text() -> String {
 
 /// The reference checks each flag's value as it reads it; keep its messages.
 fn validate(opts: &[(String, &'static str, Option<String>)], a: &Args) -> Result<(), String> {
-    let check = |argh: &str,
-                 value: &Option<String>,
-                 f: &dyn Fn(&str) -> Result<(), String>|
-     -> Result<(), String> {
+    let check = |argh: &str, value: &Option<String>, f: &dyn Fn(&str) -> Result<(), String>| -> Result<(), String> {
         if let Some(val) = value {
             if let Err(m) = f(val) {
-                let written = opts
-                    .iter()
-                    .find(|(_, n, _)| *n == argh)
-                    .map(|(w, _, _)| w.as_str())
-                    .unwrap_or(argh);
-                return Err(format!(
-                    "invalid value for {written} {}: {m}",
-                    crate::config::ini::py_repr(val)
-                ));
+                let written = opts.iter().find(|(_, n, _)| *n == argh).map(|(w, _, _)| w.as_str()).unwrap_or(argh);
+                return Err(format!("invalid value for {written} {}: {m}", crate::config::ini::py_repr(val)));
             }
         }
         Ok(())
     };
     check("umask", &a.umask, &|s| v::octal(s).map(drop))?;
-    check("directory", &a.directory, &|s| {
-        v::existing_directory(s).map(drop)
-    })?;
+    check("directory", &a.directory, &|s| v::existing_directory(s).map(drop))?;
     check("logfile", &a.logfile, &|s| v::existing_dirpath(s).map(drop))?;
-    check("logfile-maxbytes", &a.logfile_maxbytes, &|s| {
-        v::byte_size(s).map(drop)
-    })?;
-    check("logfile-backups", &a.logfile_backups, &|s| {
-        v::integer(s).map(drop)
-    })?;
+    check("logfile-maxbytes", &a.logfile_maxbytes, &|s| v::byte_size(s).map(drop))?;
+    check("logfile-backups", &a.logfile_backups, &|s| v::integer(s).map(drop))?;
     check("loglevel", &a.loglevel, &|s| v::logging_level(s).map(drop))?;
     check("pidfile", &a.pidfile, &|s| v::existing_dirpath(s).map(drop))?;
-    check("childlogdir", &a.childlogdir, &|s| {
-        v::existing_directory(s).map(drop)
-    })?;
+    check("childlogdir", &a.childlogdir, &|s| v::existing_directory(s).map(drop))?;
     check("minfds", &a.minfds, &|s| v::integer(s).map(drop))?;
     check("minprocs", &a.minprocs, &|s| v::integer(s).map(drop))?;
     Ok(())
@@ -208,9 +173,7 @@ pub fn apply(a: &Args, c: &mut ServerConfig) -> Result<(), String> {
     // Values were validated in parse(); a failure here would be a bug, so report it.
     let bug = |m: String| format!("internal error applying command line: {m}");
     if a.profile_options.is_some() {
-        c.warnings.push(
-            "--profile_options is accepted for compatibility, but there is no profiler".into(),
-        );
+        c.warnings.push("--profile_options is accepted for compatibility, but there is no profiler".into());
     }
     let s = &mut c.supervisord;
     if a.nodaemon {
@@ -236,11 +199,7 @@ pub fn apply(a: &Args, c: &mut ServerConfig) -> Result<(), String> {
         s.directory = Some(v::existing_directory(d).map_err(bug)?);
     }
     if let Some(l) = &a.logfile {
-        s.logfile = if l == "syslog" {
-            MainLog::Syslog
-        } else {
-            MainLog::File(v::normalize_path(l))
-        };
+        s.logfile = if l == "syslog" { MainLog::Syslog } else { MainLog::File(v::normalize_path(l)) };
     }
     if let Some(n) = &a.logfile_maxbytes {
         s.logfile_maxbytes = v::byte_size(n).map_err(bug)?;

@@ -63,45 +63,24 @@ fn random_suffix() -> String {
     const ALPHABET: &[u8] = b"abcdefghijklmnopqrstuvwxyz0123456789_";
     let mut seed = [0u8; 8];
     if rustix::rand::getrandom(&mut seed, rustix::rand::GetRandomFlags::empty()).is_err() {
-        let t = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .unwrap_or_default();
+        let t = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
         seed = (t.as_nanos() as u64 ^ u64::from(std::process::id())).to_le_bytes();
     }
-    seed.iter()
-        .map(|b| ALPHABET[usize::from(*b) % ALPHABET.len()] as char)
-        .collect()
+    seed.iter().map(|b| ALPHABET[usize::from(*b) % ALPHABET.len()] as char).collect()
 }
 
 /// Creates a new AUTO log file `<proc>-<channel>---<identifier>-<random>.log`, mode 0600.
-pub fn create_auto_log(
-    dir: &Path,
-    process: &str,
-    channel: Channel,
-    identifier: &str,
-) -> io::Result<PathBuf> {
+pub fn create_auto_log(dir: &Path, process: &str, channel: Channel, identifier: &str) -> io::Result<PathBuf> {
     use std::os::unix::fs::OpenOptionsExt;
     for _ in 0..100 {
-        let p = dir.join(format!(
-            "{process}-{}---{identifier}-{}.log",
-            channel.name(),
-            random_suffix()
-        ));
-        match std::fs::OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .mode(0o600)
-            .open(&p)
-        {
+        let p = dir.join(format!("{process}-{}---{identifier}-{}.log", channel.name(), random_suffix()));
+        match std::fs::OpenOptions::new().write(true).create_new(true).mode(0o600).open(&p) {
             Ok(_) => return Ok(p),
             Err(e) if e.kind() == io::ErrorKind::AlreadyExists => continue,
             Err(e) => return Err(e),
         }
     }
-    Err(io::Error::new(
-        io::ErrorKind::AlreadyExists,
-        "no free AUTO log name",
-    ))
+    Err(io::Error::new(io::ErrorKind::AlreadyExists, "no free AUTO log name"))
 }
 
 /// Whether a file in childlogdir is an AUTO log of this identifier (including its
@@ -123,20 +102,12 @@ pub fn is_auto_log_of(file_name: &str, identifier: &str) -> bool {
         return false;
     }
     let digits = tail.strip_prefix('.').unwrap_or(tail);
-    digits.len() <= 4
-        && digits.chars().all(|c| c.is_ascii_digit())
-        && (tail.is_empty() || tail.starts_with('.'))
+    digits.len() <= 4 && digits.chars().all(|c| c.is_ascii_digit()) && (tail.is_empty() || tail.starts_with('.'))
 }
 
 impl ChannelLog {
     pub fn new(cfg: &ChannelLogConfig, path: Option<PathBuf>) -> ChannelLog {
-        ChannelLog {
-            path,
-            maxbytes: cfg.maxbytes,
-            backups: cfg.backups,
-            syslog: cfg.syslog,
-            file: None,
-        }
+        ChannelLog { path, maxbytes: cfg.maxbytes, backups: cfg.backups, syslog: cfg.syslog, file: None }
     }
 
     /// The configured path, with AUTO resolved by creating its file now.
@@ -208,10 +179,7 @@ mod tests {
         let dir = std::env::temp_dir();
         let p = create_auto_log(&dir, "web", Channel::Stdout, "supervisor").unwrap();
         let name = p.file_name().unwrap().to_string_lossy().into_owned();
-        assert!(
-            name.starts_with("web-stdout---supervisor-") && name.ends_with(".log"),
-            "{name}"
-        );
+        assert!(name.starts_with("web-stdout---supervisor-") && name.ends_with(".log"), "{name}");
         assert!(is_auto_log_of(&name, "supervisor"));
         assert!(is_auto_log_of(&format!("{name}.3"), "supervisor"));
         assert!(!is_auto_log_of(&name, "other"));

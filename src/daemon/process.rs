@@ -52,10 +52,7 @@ impl State {
 
     /// STOPPED_STATES of the reference: nothing is running and nothing will be on its own.
     pub fn is_stopped(self) -> bool {
-        matches!(
-            self,
-            State::Stopped | State::Exited | State::Fatal | State::Unknown
-        )
+        matches!(self, State::Stopped | State::Exited | State::Fatal | State::Unknown)
     }
 
     /// RUNNING_STATES of the reference (a start request is "already started").
@@ -187,11 +184,7 @@ impl Process {
 
     fn arm(&mut self, after: Duration, kind: TimerKind, fx: &mut Vec<Effect>) {
         self.generation += 1;
-        fx.push(Effect::Timer {
-            after,
-            kind,
-            generation: self.generation,
-        });
+        fx.push(Effect::Timer { after, kind, generation: self.generation });
     }
 
     fn disarm(&mut self) {
@@ -206,11 +199,7 @@ impl Process {
     /// spawns and reports back.
     pub fn start(&mut self, now: Instant, wall: i64, fx: &mut Vec<Effect>) {
         if self.pid != 0 {
-            self.log(
-                LogLevel::Warn,
-                format!("process '{}' already running", self.config.name),
-                fx,
-            );
+            self.log(LogLevel::Warn, format!("process '{}' already running", self.config.name), fx);
             return;
         }
         self.disarm();
@@ -225,11 +214,7 @@ impl Process {
 
     pub fn spawned(&mut self, pid: u32, fx: &mut Vec<Effect>) {
         self.pid = pid;
-        self.log(
-            LogLevel::Info,
-            format!("spawned: '{}' with pid {pid}", self.config.name),
-            fx,
-        );
+        self.log(LogLevel::Info, format!("spawned: '{}' with pid {pid}", self.config.name), fx);
         let secs = u64::try_from(self.config.startsecs).unwrap_or(0);
         self.arm(Duration::from_secs(secs), TimerKind::StartSecs, fx);
     }
@@ -248,10 +233,7 @@ impl Process {
             self.give_up(fx);
             self.log(
                 LogLevel::Info,
-                format!(
-                    "gave up: {} entered FATAL state, too many start retries too quickly",
-                    self.config.name
-                ),
+                format!("gave up: {} entered FATAL state, too many start retries too quickly", self.config.name),
                 fx,
             );
         } else if allow_start {
@@ -294,11 +276,7 @@ impl Process {
             }
             (TimerKind::Backoff, State::Backoff) if allow_start => self.start(now, wall, fx),
             (TimerKind::StopWait, State::Stopping) if self.pid != 0 => {
-                self.log(
-                    LogLevel::Warn,
-                    format!("killing '{}' ({}) with SIGKILL", self.config.name, self.pid),
-                    fx,
-                );
+                self.log(LogLevel::Warn, format!("killing '{}' ({}) with SIGKILL", self.config.name, self.pid), fx);
                 // pid != 0 here, so this cannot fail.
                 let _ = self.kill(libc::SIGKILL, fx);
             }
@@ -317,10 +295,7 @@ impl Process {
         if self.state == State::Backoff {
             self.log(
                 LogLevel::Debug,
-                format!(
-                    "Attempted to kill {}, which is in BACKOFF state.",
-                    self.config.name
-                ),
+                format!("Attempted to kill {}, which is in BACKOFF state.", self.config.name),
                 fx,
             );
             self.disarm();
@@ -328,73 +303,41 @@ impl Process {
             return Ok(());
         }
         if self.pid == 0 {
-            let msg = format!(
-                "attempted to kill {} with sig {} but it wasn't running",
-                self.config.name,
-                signame(sig)
-            );
+            let msg = format!("attempted to kill {} with sig {} but it wasn't running", self.config.name, signame(sig));
             self.log(LogLevel::Debug, msg.clone(), fx);
             return Err(msg);
         }
-        let group = if self.state == State::Stopping {
-            self.config.killasgroup
-        } else {
-            self.config.stopasgroup
-        };
+        let group = if self.state == State::Stopping { self.config.killasgroup } else { self.config.stopasgroup };
         let as_group = if group { "process group " } else { "" };
         self.log(
             LogLevel::Debug,
-            format!(
-                "killing {} (pid {}) {as_group}with signal {}",
-                self.config.name,
-                self.pid,
-                signame(sig)
-            ),
+            format!("killing {} (pid {}) {as_group}with signal {}", self.config.name, self.pid, signame(sig)),
             fx,
         );
         self.killing = true;
         self.change(State::Stopping, true, fx);
         let secs = u64::try_from(self.config.stopwaitsecs).unwrap_or(0);
         self.arm(Duration::from_secs(secs), TimerKind::StopWait, fx);
-        fx.push(Effect::Kill {
-            pid: self.pid,
-            sig,
-            group,
-        });
+        fx.push(Effect::Kill { pid: self.pid, sig, group });
         Ok(())
     }
 
     /// Sending the signal failed with something other than ESRCH.
     pub fn kill_failed(&mut self, why: &str, fx: &mut Vec<Effect>) {
-        self.log(
-            LogLevel::Critical,
-            format!(
-                "unknown problem killing {} ({}):{why}",
-                self.config.name, self.pid
-            ),
-            fx,
-        );
+        self.log(LogLevel::Critical, format!("unknown problem killing {} ({}):{why}", self.config.name, self.pid), fx);
         self.disarm();
         self.killing = false;
         self.change(State::Unknown, true, fx);
     }
 
     /// The child was reaped.
-    pub fn exited(
-        &mut self,
-        status: ExitStatus,
-        now: Instant,
-        wall: i64,
-        allow_start: bool,
-        fx: &mut Vec<Effect>,
-    ) {
+    pub fn exited(&mut self, status: ExitStatus, now: Instant, wall: i64, allow_start: bool, fx: &mut Vec<Effect>) {
         self.disarm();
         self.stop_wall = wall;
         let es = status.es();
         let expected = self.config.exitcodes.contains(&es);
         let too_quickly = self.last_start.is_some_and(|t| {
-            now.saturating_duration_since(t)
-                < Duration::from_secs(self.config.startsecs.max(0) as u64)
+            now.saturating_duration_since(t) < Duration::from_secs(self.config.startsecs.max(0) as u64)
         });
         let name = self.config.name.clone();
         let how = status.describe();
@@ -403,20 +346,12 @@ impl Process {
             self.killing = false;
             self.exitstatus = Some(es);
             self.change(State::Stopped, true, fx);
-            let level = if expected {
-                LogLevel::Info
-            } else {
-                LogLevel::Warn
-            };
+            let level = if expected { LogLevel::Info } else { LogLevel::Warn };
             self.log(level, format!("stopped: {name} ({how})"), fx);
         } else if too_quickly && self.state == State::Starting {
             self.exitstatus = None;
             self.spawnerr = Some("Exited too quickly (process log may have details)".into());
-            self.log(
-                LogLevel::Warn,
-                format!("exited: {name} ({how}; not expected)"),
-                fx,
-            );
+            self.log(LogLevel::Warn, format!("exited: {name} ({how}; not expected)"), fx);
             self.enter_backoff(allow_start, fx);
         } else {
             self.backoff = 0;
@@ -426,19 +361,11 @@ impl Process {
             }
             if expected {
                 self.change(State::Exited, true, fx);
-                self.log(
-                    LogLevel::Info,
-                    format!("exited: {name} ({how}; expected)"),
-                    fx,
-                );
+                self.log(LogLevel::Info, format!("exited: {name} ({how}; expected)"), fx);
             } else {
                 self.spawnerr = Some(format!("Bad exit code {es}"));
                 self.change(State::Exited, false, fx);
-                self.log(
-                    LogLevel::Warn,
-                    format!("exited: {name} ({how}; not expected)"),
-                    fx,
-                );
+                self.log(LogLevel::Warn, format!("exited: {name} ({how}; not expected)"), fx);
             }
             let restart = match self.config.autorestart {
                 AutoRestart::Always => true,
@@ -538,18 +465,12 @@ mod tests {
                                 self.next_pid += 1;
                                 self.p.spawned(self.next_pid, &mut next);
                             } else {
-                                self.p.spawn_failed(
-                                    "can't find command '/x'".into(),
-                                    true,
-                                    &mut next,
-                                );
+                                self.p.spawn_failed("can't find command '/x'".into(), true, &mut next);
                             }
                         }
-                        Effect::Timer {
-                            after,
-                            kind,
-                            generation,
-                        } => self.timers.push((self.now + after, kind, generation)),
+                        Effect::Timer { after, kind, generation } => {
+                            self.timers.push((self.now + after, kind, generation))
+                        }
                         Effect::Log(_, m) => self.logs.push(m),
                         Effect::Changed { from, to, .. } => self.changes.push((from, to)),
                         Effect::Kill { pid, sig, group } => self.kills.push((pid, sig, group)),
@@ -616,7 +537,10 @@ mod tests {
         assert_eq!(h.p.state, State::Starting);
         h.advance(Duration::from_millis(1));
         assert_eq!(h.p.state, State::Running);
-        assert_eq!(h.logs[1], "success: web entered RUNNING state, process has stayed up for > than 1 seconds (startsecs)");
+        assert_eq!(
+            h.logs[1],
+            "success: web entered RUNNING state, process has stayed up for > than 1 seconds (startsecs)"
+        );
     }
 
     #[test]
@@ -631,28 +555,20 @@ mod tests {
                 break;
             }
             assert_eq!(h.p.state, State::Backoff);
-            assert_eq!(
-                h.p.spawnerr.as_deref(),
-                Some("Exited too quickly (process log may have details)")
-            );
+            assert_eq!(h.p.spawnerr.as_deref(), Some("Exited too quickly (process log may have details)"));
             h.fire_next();
             spawn_times.push(h.secs());
         }
         assert_eq!(h.p.state, State::Fatal);
         // Retries after 1 s, 2 s, 3 s (each measured from the failed exit).
-        let gaps: Vec<f64> = spawn_times
-            .windows(2)
-            .map(|w| ((w[1] - w[0] - 0.1) * 10.0).round() / 10.0)
-            .collect();
+        let gaps: Vec<f64> = spawn_times.windows(2).map(|w| ((w[1] - w[0] - 0.1) * 10.0).round() / 10.0).collect();
         assert_eq!(gaps, vec![1.0, 2.0, 3.0]);
         assert_eq!(spawn_times.len(), 4, "startretries=3 means 4 attempts");
         assert_eq!(
             h.logs.last().map(String::as_str),
             Some("gave up: quick entered FATAL state, too many start retries too quickly")
         );
-        assert!(h
-            .logs
-            .contains(&"exited: quick (exit status 1; not expected)".to_string()));
+        assert!(h.logs.contains(&"exited: quick (exit status 1; not expected)".to_string()));
         assert_eq!(h.p.backoff, 0);
     }
 
@@ -673,11 +589,7 @@ mod tests {
         );
         assert_eq!(
             h.changes,
-            vec![
-                (State::Stopped, State::Starting),
-                (State::Starting, State::Backoff),
-                (State::Backoff, State::Fatal)
-            ]
+            vec![(State::Stopped, State::Starting), (State::Starting, State::Backoff), (State::Backoff, State::Fatal)]
         );
     }
 
@@ -692,20 +604,14 @@ mod tests {
         assert_eq!(h.p.state, State::Exited);
         assert_eq!(h.p.exitstatus, Some(3));
         assert_eq!(h.p.spawnerr.as_deref(), Some("Bad exit code 3"));
-        assert_eq!(
-            h.logs.last().map(String::as_str),
-            Some("exited: ex (exit status 3; not expected)")
-        );
+        assert_eq!(h.logs.last().map(String::as_str), Some("exited: ex (exit status 3; not expected)"));
 
         let mut h = Harness::new(cfg);
         h.start();
         h.advance(Duration::from_secs(2));
         h.exit(ExitStatus::Code(0));
         assert_eq!(h.p.state, State::Exited);
-        assert_eq!(
-            h.logs.last().map(String::as_str),
-            Some("exited: ex (exit status 0; expected)")
-        );
+        assert_eq!(h.logs.last().map(String::as_str), Some("exited: ex (exit status 0; expected)"));
     }
 
     #[test]
@@ -722,25 +628,16 @@ mod tests {
             h.start();
             h.advance(Duration::from_secs(2));
             h.exit(ExitStatus::Code(code));
-            let expect = if restarts {
-                State::Starting
-            } else {
-                State::Exited
-            };
+            let expect = if restarts { State::Starting } else { State::Exited };
             assert_eq!(h.p.state, expect, "{rule:?} exit {code}");
         }
         // A signal death is never expected.
         let mut h = Harness::new(config("p"));
         h.start();
         h.advance(Duration::from_secs(2));
-        h.exit(ExitStatus::Signal {
-            sig: 1,
-            core: false,
-        });
+        h.exit(ExitStatus::Signal { sig: 1, core: false });
         assert_eq!(h.p.state, State::Starting);
-        assert!(h
-            .logs
-            .contains(&"exited: p (terminated by SIGHUP; not expected)".to_string()));
+        assert!(h.logs.contains(&"exited: p (terminated by SIGHUP; not expected)".to_string()));
     }
 
     #[test]
@@ -776,18 +673,10 @@ mod tests {
         assert_eq!(h.kills.len(), 1);
         h.advance(Duration::from_millis(1));
         assert_eq!(h.kills, vec![(101, 15, true), (101, 9, true)]);
-        assert!(h
-            .logs
-            .contains(&"killing 'stubborn' (101) with SIGKILL".to_string()));
-        h.exit(ExitStatus::Signal {
-            sig: 9,
-            core: false,
-        });
+        assert!(h.logs.contains(&"killing 'stubborn' (101) with SIGKILL".to_string()));
+        h.exit(ExitStatus::Signal { sig: 9, core: false });
         assert_eq!(h.p.state, State::Stopped);
-        assert_eq!(
-            h.logs.last().map(String::as_str),
-            Some("stopped: stubborn (terminated by SIGKILL)")
-        );
+        assert_eq!(h.logs.last().map(String::as_str), Some("stopped: stubborn (terminated by SIGKILL)"));
     }
 
     #[test]
@@ -802,11 +691,7 @@ mod tests {
         assert_eq!(h.p.state, State::Stopped);
         assert!(h.kills.is_empty());
         h.advance(Duration::from_secs(10));
-        assert_eq!(
-            h.p.state,
-            State::Stopped,
-            "a stale backoff timer restarted it"
-        );
+        assert_eq!(h.p.state, State::Stopped, "a stale backoff timer restarted it");
     }
 
     #[test]
@@ -825,15 +710,9 @@ mod tests {
         let mut fx = vec![];
         h.p.stop(&mut fx).unwrap();
         h.run(fx);
-        h.exit(ExitStatus::Signal {
-            sig: 15,
-            core: false,
-        });
+        h.exit(ExitStatus::Signal { sig: 15, core: false });
         assert_eq!(h.p.state, State::Stopped);
-        assert_eq!(
-            h.logs.last().map(String::as_str),
-            Some("stopped: s (terminated by SIGTERM)")
-        );
+        assert_eq!(h.logs.last().map(String::as_str), Some("stopped: s (terminated by SIGTERM)"));
         // The startsecs timer of the dead child does nothing.
         h.advance(Duration::from_secs(5));
         assert_eq!(h.p.state, State::Stopped);
@@ -853,22 +732,8 @@ mod tests {
     #[test]
     fn exit_status_descriptions() {
         assert_eq!(ExitStatus::Code(3).describe(), "exit status 3");
-        assert_eq!(
-            ExitStatus::Signal {
-                sig: 15,
-                core: false
-            }
-            .describe(),
-            "terminated by SIGTERM"
-        );
-        assert_eq!(
-            ExitStatus::Signal {
-                sig: 11,
-                core: true
-            }
-            .describe(),
-            "terminated by SIGSEGV (core dumped)"
-        );
+        assert_eq!(ExitStatus::Signal { sig: 15, core: false }.describe(), "terminated by SIGTERM");
+        assert_eq!(ExitStatus::Signal { sig: 11, core: true }.describe(), "terminated by SIGSEGV (core dumped)");
         assert_eq!(State::Backoff.code(), 30);
         assert_eq!(State::Unknown.code(), 1000);
     }

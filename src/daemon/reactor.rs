@@ -76,11 +76,7 @@ impl<S, T> Reactor<S, T> {
             return Ok(());
         };
         let fd = registered_fd(*fd);
-        self.poller.modify_with_mode(
-            fd,
-            Event::new(key, readable, writable),
-            polling::PollMode::Level,
-        )
+        self.poller.modify_with_mode(fd, Event::new(key, readable, writable), polling::PollMode::Level)
     }
 
     pub fn remove(&mut self, key: usize) -> Option<S> {
@@ -95,8 +91,7 @@ impl<S, T> Reactor<S, T> {
 
     pub fn schedule(&mut self, at: Instant, payload: T) {
         self.seq += 1;
-        self.timers
-            .push(Reverse((at, self.seq, TimerSlot(payload))));
+        self.timers.push(Reverse((at, self.seq, TimerSlot(payload))));
     }
 
     pub fn schedule_in(&mut self, after: Duration, payload: T) {
@@ -120,33 +115,19 @@ impl<S, T> Reactor<S, T> {
     /// Drops timers the predicate rejects (e.g. those of a removed process).
     pub fn retain_timers(&mut self, mut keep: impl FnMut(&T) -> bool) {
         let old = std::mem::take(&mut self.timers);
-        self.timers = old
-            .into_iter()
-            .filter(|Reverse((_, _, TimerSlot(p)))| keep(p))
-            .collect();
+        self.timers = old.into_iter().filter(|Reverse((_, _, TimerSlot(p)))| keep(p)).collect();
     }
 
     /// Blocks until an fd is ready or the nearest timer is due (forever if none).
     pub fn wait(&mut self) -> io::Result<Vec<Ready>> {
-        let timeout = self
-            .timers
-            .peek()
-            .map(|Reverse((at, _, _))| at.saturating_duration_since(Instant::now()));
+        let timeout = self.timers.peek().map(|Reverse((at, _, _))| at.saturating_duration_since(Instant::now()));
         self.events.clear();
         match self.poller.wait(&mut self.events, timeout) {
             Ok(_) => {}
             Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
             Err(e) => return Err(e),
         }
-        Ok(self
-            .events
-            .iter()
-            .map(|e| Ready {
-                key: e.key,
-                readable: e.readable,
-                writable: e.writable,
-            })
-            .collect())
+        Ok(self.events.iter().map(|e| Ready { key: e.key, readable: e.readable, writable: e.writable }).collect())
     }
 }
 

@@ -64,10 +64,7 @@ fn pipe(name: &str) -> Result<(OwnedFd, OwnedFd), String> {
         if e == rustix::io::Errno::MFILE || e == rustix::io::Errno::NFILE {
             format!("too many open files to spawn '{name}'")
         } else {
-            format!(
-                "unknown error making dispatchers for '{name}': {}",
-                sys::errno_name(e.raw_os_error())
-            )
+            format!("unknown error making dispatchers for '{name}': {}", sys::errno_name(e.raw_os_error()))
         }
     })
 }
@@ -78,88 +75,49 @@ fn nonblocking(fd: &OwnedFd) {
 
 /// Checks the command the way startProcess does before it changes any state.
 #[allow(dead_code)] // startProcess (control plane)
-pub fn precheck(
-    cfg: &ProcessConfig,
-    ctx: &SpawnContext,
-) -> Result<(String, Vec<String>), command::CommandError> {
+pub fn precheck(cfg: &ProcessConfig, ctx: &SpawnContext) -> Result<(String, Vec<String>), command::CommandError> {
     let env = child_environment(cfg, ctx);
-    let path = env
-        .iter()
-        .find(|(k, _)| k == "PATH")
-        .map(|(_, v)| v.as_str());
+    let path = env.iter().find(|(k, _)| k == "PATH").map(|(_, v)| v.as_str());
     command::resolve(&cfg.command, path)
 }
 
 pub fn spawn(cfg: &ProcessConfig, ctx: &SpawnContext) -> Result<Spawned, String> {
     let env = child_environment(cfg, ctx);
-    let path = env
-        .iter()
-        .find(|(k, _)| k == "PATH")
-        .map(|(_, v)| v.as_str());
-    let (filename, argv) =
-        command::resolve(&cfg.command, path).map_err(|e| e.message().to_string())?;
+    let path = env.iter().find(|(k, _)| k == "PATH").map(|(_, v)| v.as_str());
+    let (filename, argv) = command::resolve(&cfg.command, path).map_err(|e| e.message().to_string())?;
 
     let user = match cfg.uid {
         Some(uid) if uid != sys::getuid() => {
             let u = sys::user_by_uid(uid).ok_or_else(|| format!("Can't find uid {uid}"))?;
-            Some(sys::SwitchUser {
-                uid,
-                gid: u.gid,
-                groups: sys::user_groups(&u.name, u.gid),
-            })
+            Some(sys::SwitchUser { uid, gid: u.gid, groups: sys::user_groups(&u.name, u.gid) })
         }
         _ => None,
     };
-    let spec_env: Vec<CString> = env
-        .iter()
-        .filter_map(|(k, v)| CString::new(format!("{k}={v}")).ok())
-        .collect();
+    let spec_env: Vec<CString> = env.iter().filter_map(|(k, v)| CString::new(format!("{k}={v}")).ok()).collect();
     let (stdin_r, stdin_w) = pipe(&cfg.name)?;
     let (stdout_r, stdout_w) = pipe(&cfg.name)?;
-    let stderr_pair = if cfg.redirect_stderr {
-        None
-    } else {
-        Some(pipe(&cfg.name)?)
-    };
+    let stderr_pair = if cfg.redirect_stderr { None } else { Some(pipe(&cfg.name)?) };
     let spec = sys::ChildSpec {
         filename: cstring(&filename)?,
         argv: argv.iter().map(|a| cstring(a)).collect::<Result<_, _>>()?,
         env: spec_env,
         stdin: stdin_r.as_raw_fd(),
         stdout: stdout_w.as_raw_fd(),
-        stderr: stderr_pair
-            .as_ref()
-            .map(|(_, w)| w.as_raw_fd())
-            .unwrap_or(stdout_w.as_raw_fd()),
+        stderr: stderr_pair.as_ref().map(|(_, w)| w.as_raw_fd()).unwrap_or(stdout_w.as_raw_fd()),
         directory: cfg.directory.as_deref().map(cstring).transpose()?,
         umask: cfg.umask,
         user,
-        msg_setuid: format!("supervisor: couldn't setuid to {}: ", cfg.uid.unwrap_or(0))
+        msg_setuid: format!("supervisor: couldn't setuid to {}: ", cfg.uid.unwrap_or(0)).into_bytes(),
+        msg_chdir: format!("supervisor: couldn't chdir to {}: ", cfg.directory.as_deref().unwrap_or("")).into_bytes(),
+        msg_exec: format!("supervisor: couldn't exec {}: ", argv.first().map(String::as_str).unwrap_or(""))
             .into_bytes(),
-        msg_chdir: format!(
-            "supervisor: couldn't chdir to {}: ",
-            cfg.directory.as_deref().unwrap_or("")
-        )
-        .into_bytes(),
-        msg_exec: format!(
-            "supervisor: couldn't exec {}: ",
-            argv.first().map(String::as_str).unwrap_or("")
-        )
-        .into_bytes(),
     };
     let pid = sys::spawn_child(&spec).map_err(|e| {
         let code = e.raw_os_error().unwrap_or(0);
         if code == libc::EAGAIN {
-            format!(
-                "Too many processes in process table to spawn '{}'",
-                cfg.name
-            )
+            format!("Too many processes in process table to spawn '{}'", cfg.name)
         } else {
-            format!(
-                "unknown error during fork for '{}': {}",
-                cfg.name,
-                sys::errno_name(code)
-            )
+            format!("unknown error during fork for '{}': {}", cfg.name, sys::errno_name(code))
         }
     })?;
     // The child ends close here, in the parent, when they go out of scope.
@@ -173,10 +131,5 @@ pub fn spawn(cfg: &ProcessConfig, ctx: &SpawnContext) -> Result<Spawned, String>
     if let Some(e) = &stderr {
         nonblocking(e);
     }
-    Ok(Spawned {
-        pid,
-        stdin: stdin_w,
-        stdout: stdout_r,
-        stderr,
-    })
+    Ok(Spawned { pid, stdin: stdin_w, stdout: stdout_r, stderr })
 }

@@ -16,6 +16,9 @@ use crate::sys;
 
 pub type ProcId = u64;
 
+/// Group names: (added, changed, removed).
+pub type ConfigDiff = (Vec<String>, Vec<String>, Vec<String>);
+
 /// The reference's supervisor states: RUNNING 1, RESTARTING 0, SHUTDOWN -1.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Mood {
@@ -24,18 +27,23 @@ pub enum Mood {
     Shutdown,
 }
 
-enum Source {
+pub(crate) enum Source {
     Signals,
-    ChildOut { id: ProcId, channel: Channel },
+    ChildOut {
+        id: ProcId,
+        channel: Channel,
+    },
+    /// A child's stdin while input waits to be written.
+    ChildIn(ProcId),
+    Listener(usize),
+    Conn(u64),
 }
 
-enum Timer {
-    Proc {
-        id: ProcId,
-        kind: TimerKind,
-        generation: u64,
-    },
+pub(crate) enum Timer {
+    Proc { id: ProcId, kind: TimerKind, generation: u64 },
     ShutdownReport,
+    Conn { id: u64, generation: u64 },
+    Tail { id: u64 },
 }
 
 /// A process with its pipes and logs.
@@ -44,6 +52,9 @@ pub struct Managed {
     pub stdout: ChannelLog,
     pub stderr: ChannelLog,
     stdin: Option<OwnedFd>,
+    /// Input not yet taken by the child, and the reactor key watching its stdin.
+    stdin_buf: Vec<u8>,
+    stdin_key: Option<usize>,
     /// (reactor key, read end) of the stdout and stderr pipes while open.
     pipes: [Option<(usize, OwnedFd)>; 2],
 }
@@ -65,9 +76,10 @@ pub struct Supervisor {
     pub groups: Vec<Group>,
     pub procs: HashMap<ProcId, Managed>,
     pids: HashMap<u32, ProcId>,
-    reactor: Reactor<Source, Timer>,
+    pub(crate) reactor: Reactor<Source, Timer>,
     next_id: ProcId,
-    base_env: Vec<(String, String)>,
+    pub(crate) base_env: Vec<(String, String)>,
+    pub(crate) http: crate::rpc::server::Http,
     signals: OwnedFd,
     /// Groups still to stop during a shutdown or reload, lowest priority first.
     stop_queue: Vec<String>,
@@ -80,10 +92,7 @@ pub struct Supervisor {
 }
 
 pub fn wall_now() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_secs() as i64)
-        .unwrap_or(0)
+    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs() as i64).unwrap_or(0)
 }
 
 const READ_CHUNK: usize = 128 * 1024;
@@ -105,9 +114,8 @@ impl Supervisor {
         ])?;
         let mut reactor = Reactor::new()?;
         reactor.add(&signals, Source::Signals, false)?;
-        let base_env = std::env::vars_os()
-            .filter_map(|(k, v)| Some((k.into_string().ok()?, v.into_string().ok()?)))
-            .collect();
+        let base_env =
+            std::env::vars_os().filter_map(|(k, v)| Some((k.into_string().ok()?, v.into_string().ok()?))).collect();
         Ok(Supervisor {
             cfg,
             log,
@@ -122,6 +130,7 @@ impl Supervisor {
             stop_queue: Vec::new(),
             pending: None,
             reload_config,
+            http: Default::default(),
             syslog: None,
             read_buf: vec![0; READ_CHUNK],
         })
@@ -139,7 +148,11 @@ impl Supervisor {
         }
     }
 
-    pub fn add_group(&mut self, config: GroupConfig) {
+    /// Adds a group unless one of that name exists (then returns false).
+    pub fn add_group(&mut self, config: GroupConfig) -> bool {
+        if self.groups.iter().any(|g| g.config.name == config.name) {
+            return false;
+        }
         let mut members = Vec::new();
         let sd = &self.cfg.supervisord;
         for pc in &config.processes {
@@ -151,10 +164,7 @@ impl Supervisor {
             let (stdout_path, stderr_path) = match (stdout_path, stderr_path) {
                 (Ok(a), Ok(b)) => (a, b),
                 (Err(e), _) | (_, Err(e)) => {
-                    self.log.error(&format!(
-                        "could not create the AUTO log of {}: {e}",
-                        pc.name
-                    ));
+                    self.log.error(&format!("could not create the AUTO log of {}: {e}", pc.name));
                     (None, None)
                 }
             };
@@ -168,6 +178,8 @@ impl Supervisor {
                     stdout: ChannelLog::new(&pc.stdout, stdout_path),
                     stderr: ChannelLog::new(&pc.stderr, stderr_path),
                     stdin: None,
+                    stdin_buf: Vec::new(),
+                    stdin_key: None,
                     pipes: [None, None],
                 },
             );
@@ -182,15 +194,72 @@ impl Supervisor {
             .position(|g| (g.config.priority, &g.config.name) > (config.priority, &config.name))
             .unwrap_or(self.groups.len());
         self.groups.insert(pos, Group { config, members });
+        true
+    }
+
+    /// addProcessGroup and update: add, then autostart its processes.
+    pub fn add_group_and_start(&mut self, config: GroupConfig) -> bool {
+        let name = config.name.clone();
+        if !self.add_group(config) {
+            return false;
+        }
+        let ids: Vec<ProcId> =
+            self.groups.iter().filter(|g| g.config.name == name).flat_map(|g| g.members.clone()).collect();
+        for id in ids {
+            let mut fx = Vec::new();
+            if let Some(m) = self.procs.get_mut(&id) {
+                m.proc.autostart(Instant::now(), wall_now(), &mut fx);
+            }
+            self.apply(id, fx);
+        }
+        true
+    }
+
+    /// removeProcessGroup: only when every process of the group is stopped.
+    pub fn remove_group(&mut self, name: &str) -> bool {
+        let Some(pos) = self.groups.iter().position(|g| g.config.name == name) else { return false };
+        let members = self.groups[pos].members.clone();
+        if members.iter().any(|id| self.procs.get(id).is_some_and(|m| !m.proc.state.is_stopped())) {
+            return false;
+        }
+        self.groups.remove(pos);
+        for id in members {
+            for slot in 0..2 {
+                self.close_pipe(id, slot);
+            }
+            self.close_stdin(id);
+            self.procs.remove(&id);
+        }
+        let procs = &self.procs;
+        self.reactor.retain_timers(|t| match t {
+            Timer::Proc { id, .. } => procs.contains_key(id),
+            _ => true,
+        });
+        true
+    }
+
+    /// reloadConfig: parse the config again and compare its groups with the running
+    /// ones; the new group definitions become what addProcessGroup uses.
+    pub fn reread(&mut self) -> Result<ConfigDiff, String> {
+        let new = (self.reload_config)()?;
+        let running: Vec<&GroupConfig> = self.groups.iter().map(|g| &g.config).collect();
+        let added =
+            new.groups.iter().filter(|g| !running.iter().any(|r| r.name == g.name)).map(|g| g.name.clone()).collect();
+        let changed = new
+            .groups
+            .iter()
+            .filter(|g| running.iter().any(|r| r.name == g.name && **r != **g))
+            .map(|g| g.name.clone())
+            .collect();
+        let removed =
+            running.iter().filter(|r| !new.groups.iter().any(|g| g.name == r.name)).map(|r| r.name.clone()).collect();
+        self.cfg.groups = new.groups;
+        Ok((added, changed, removed))
     }
 
     /// Starts every autostart process that never ran, in priority order.
     pub fn autostart(&mut self) {
-        let ids: Vec<ProcId> = self
-            .groups
-            .iter()
-            .flat_map(|g| g.members.iter().copied())
-            .collect();
+        let ids: Vec<ProcId> = self.groups.iter().flat_map(|g| g.members.iter().copied()).collect();
         for id in ids {
             let mut fx = Vec::new();
             if let Some(m) = self.procs.get_mut(&id) {
@@ -201,7 +270,7 @@ impl Supervisor {
     }
 
     /// Carries out a state machine's effects (which may produce more).
-    fn apply(&mut self, id: ProcId, mut fx: Vec<Effect>) {
+    pub(crate) fn apply(&mut self, id: ProcId, mut fx: Vec<Effect>) {
         while !fx.is_empty() {
             let mut next = Vec::new();
             for e in fx {
@@ -223,19 +292,8 @@ impl Supervisor {
                             }
                         }
                     }
-                    Effect::Timer {
-                        after,
-                        kind,
-                        generation,
-                    } => {
-                        self.reactor.schedule_in(
-                            after,
-                            Timer::Proc {
-                                id,
-                                kind,
-                                generation,
-                            },
-                        );
+                    Effect::Timer { after, kind, generation } => {
+                        self.reactor.schedule_in(after, Timer::Proc { id, kind, generation });
                     }
                     Effect::Log(level, msg) => self.log.log(level, &msg),
                     Effect::Changed { .. } => {}
@@ -253,34 +311,21 @@ impl Supervisor {
         let opened = m.stdout.open().and_then(|()| m.stderr.open());
         if let Err(e) = opened {
             let code = sys::errno_name(e.raw_os_error().unwrap_or(0));
-            let msg = format!(
-                "unknown error making dispatchers for '{}': {code}",
-                m.proc.config.name
-            );
+            let msg = format!("unknown error making dispatchers for '{}': {code}", m.proc.config.name);
             m.stdout.close();
             m.stderr.close();
             m.proc.spawn_failed(msg, allow, fx);
             return;
         }
-        let ctx = SpawnContext {
-            base_env: &self.base_env,
-            serverurl: self.cfg.serverurl.as_deref(),
-        };
+        let ctx = SpawnContext { base_env: &self.base_env, serverurl: self.cfg.serverurl.as_deref() };
         match spawn::spawn(&m.proc.config, &ctx) {
             Ok(child) => {
                 let mut pipes: [Option<(usize, OwnedFd)>; 2] = [None, None];
-                for (slot, (fd, channel)) in [
-                    (Some(child.stdout), Channel::Stdout),
-                    (child.stderr, Channel::Stderr),
-                ]
-                .into_iter()
-                .enumerate()
+                for (slot, (fd, channel)) in
+                    [(Some(child.stdout), Channel::Stdout), (child.stderr, Channel::Stderr)].into_iter().enumerate()
                 {
                     let Some(fd) = fd else { continue };
-                    match self
-                        .reactor
-                        .add(&fd, Source::ChildOut { id, channel }, false)
-                    {
+                    match self.reactor.add(&fd, Source::ChildOut { id, channel }, false) {
                         Ok(key) => pipes[slot] = Some((key, fd)),
                         Err(e) => self.log.error(&format!(
                             "cannot watch the {} of {}: {e}",
@@ -328,6 +373,65 @@ impl Supervisor {
         self.read_buf = buf;
     }
 
+    /// Writes to a child's stdin; what the pipe cannot take now is buffered and written
+    /// when it becomes writable. Fails when the child closed its stdin.
+    pub(crate) fn write_stdin(&mut self, id: ProcId, data: &[u8]) -> std::io::Result<()> {
+        let Some(m) = self.procs.get_mut(&id) else { return Ok(()) };
+        let Some(fd) = &m.stdin else { return Err(std::io::Error::from_raw_os_error(libc::EPIPE)) };
+        m.stdin_buf.extend_from_slice(data);
+        if let Err(e) = Self::drain_stdin(fd, &mut m.stdin_buf) {
+            self.close_stdin(id);
+            return Err(e);
+        }
+        let Some(m) = self.procs.get_mut(&id) else { return Ok(()) };
+        if !m.stdin_buf.is_empty() && m.stdin_key.is_none() {
+            if let Some(fd) = &m.stdin {
+                m.stdin_key = self.reactor.add(fd, Source::ChildIn(id), true).ok();
+                if let Some(key) = m.stdin_key {
+                    let _ = self.reactor.set_interest(key, false, true);
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn drain_stdin(fd: &OwnedFd, buf: &mut Vec<u8>) -> std::io::Result<()> {
+        while !buf.is_empty() {
+            match rustix::io::write(fd, buf) {
+                Ok(n) => {
+                    buf.drain(..n);
+                }
+                Err(rustix::io::Errno::AGAIN) => break,
+                Err(rustix::io::Errno::INTR) => continue,
+                Err(e) => return Err(e.into()),
+            }
+        }
+        Ok(())
+    }
+
+    fn on_stdin_writable(&mut self, id: ProcId) {
+        let Some(m) = self.procs.get_mut(&id) else { return };
+        let Some(fd) = &m.stdin else { return };
+        let failed = Self::drain_stdin(fd, &mut m.stdin_buf).is_err();
+        if failed || m.stdin_buf.is_empty() {
+            if let Some(key) = m.stdin_key.take() {
+                self.reactor.remove(key);
+            }
+            if failed {
+                self.close_stdin(id);
+            }
+        }
+    }
+
+    fn close_stdin(&mut self, id: ProcId) {
+        let Some(m) = self.procs.get_mut(&id) else { return };
+        if let Some(key) = m.stdin_key.take() {
+            self.reactor.remove(key);
+        }
+        m.stdin_buf.clear();
+        m.stdin = None;
+    }
+
     fn close_pipe(&mut self, id: ProcId, slot: usize) {
         let Some(m) = self.procs.get_mut(&id) else {
             return;
@@ -356,16 +460,8 @@ impl Supervisor {
             Channel::Stderr => &mut m.stderr,
         };
         if let Err(e) = log.write(data) {
-            let path = log
-                .path
-                .as_ref()
-                .map(|p| p.display().to_string())
-                .unwrap_or_default();
-            let msg = format!(
-                "could not write the {} log of {} ({path}): {e}",
-                channel.name(),
-                m.proc.config.name
-            );
+            let path = log.path.as_ref().map(|p| p.display().to_string()).unwrap_or_default();
+            let msg = format!("could not write the {} log of {} ({path}): {e}", channel.name(), m.proc.config.name);
             self.log.error(&msg);
         }
         if log.syslog {
@@ -377,12 +473,7 @@ impl Supervisor {
             }
         }
         if debug {
-            let msg = format!(
-                "'{}' {} output:\n{}",
-                m.proc.config.name,
-                channel.name(),
-                String::from_utf8_lossy(data)
-            );
+            let msg = format!("'{}' {} output:\n{}", m.proc.config.name, channel.name(), String::from_utf8_lossy(data));
             self.log.debug(&msg);
         }
     }
@@ -395,8 +486,7 @@ impl Supervisor {
                 Err((sig, core)) => ExitStatus::Signal { sig, core },
             };
             let Some(id) = self.pids.remove(&pid) else {
-                self.log
-                    .debug(&format!("reaped unknown pid {pid} ({})", status.describe()));
+                self.log.debug(&format!("reaped unknown pid {pid} ({})", status.describe()));
                 continue;
             };
             // Whatever the child wrote before dying is logged before its exit is. A
@@ -405,14 +495,13 @@ impl Supervisor {
                 self.read_child(id, channel, true);
                 self.close_pipe(id, channel as usize);
             }
+            self.close_stdin(id);
             let allow = self.allow_start();
             let mut fx = Vec::new();
             if let Some(m) = self.procs.get_mut(&id) {
-                m.stdin = None;
                 m.stdout.close();
                 m.stderr.close();
-                m.proc
-                    .exited(status, Instant::now(), wall_now(), allow, &mut fx);
+                m.proc.exited(status, Instant::now(), wall_now(), allow, &mut fx);
             }
             self.apply(id, fx);
         }
@@ -444,35 +533,26 @@ impl Supervisor {
         let name = super::process::signame(sig);
         match sig {
             libc::SIGTERM | libc::SIGINT | libc::SIGQUIT => {
-                self.log
-                    .warn(&format!("received {name} indicating exit request"));
+                self.log.warn(&format!("received {name} indicating exit request"));
                 self.begin_stop(Mood::Shutdown);
             }
             libc::SIGHUP => {
                 if self.mood == Mood::Shutdown {
-                    self.log.warn(&format!(
-                        "ignored {name} indicating restart request (shutdown in progress)"
-                    ));
+                    self.log.warn(&format!("ignored {name} indicating restart request (shutdown in progress)"));
                     return;
                 }
-                self.log
-                    .warn(&format!("received {name} indicating restart request"));
+                self.log.warn(&format!("received {name} indicating restart request"));
                 self.request_reload();
             }
             libc::SIGCHLD => {
-                self.log
-                    .debug(&format!("received {name} indicating a child quit"));
+                self.log.debug(&format!("received {name} indicating a child quit"));
                 self.reap();
             }
             libc::SIGUSR2 => {
-                self.log
-                    .info(&format!("received {name} indicating log reopen request"));
+                self.log.info(&format!("received {name} indicating log reopen request"));
                 self.reopen_logs();
             }
-            _ => self.log.log(
-                LogLevel::Blather,
-                &format!("received {name} indicating nothing"),
-            ),
+            _ => self.log.log(LogLevel::Blather, &format!("received {name} indicating nothing")),
         }
     }
 
@@ -484,6 +564,12 @@ impl Supervisor {
         }
     }
 
+    /// The restart RPC: the same as SIGHUP.
+    pub fn request_restart(&mut self) {
+        self.log.warn("restart requested through XML-RPC");
+        self.request_reload();
+    }
+
     /// Reload: read the config first; a broken one is reported and changes nothing.
     pub fn request_reload(&mut self) {
         match (self.reload_config)() {
@@ -491,9 +577,7 @@ impl Supervisor {
                 self.pending = Some(new);
                 self.begin_stop(Mood::Restarting);
             }
-            Err(e) => self.log.error(&format!(
-                "reload failed, still running the previous configuration: {e}"
-            )),
+            Err(e) => self.log.error(&format!("reload failed, still running the previous configuration: {e}")),
         }
     }
 
@@ -506,8 +590,7 @@ impl Supervisor {
         self.mood = mood;
         if first {
             self.stop_queue = self.groups.iter().map(|g| g.config.name.clone()).collect();
-            self.reactor
-                .schedule_in(Duration::ZERO, Timer::ShutdownReport);
+            self.reactor.schedule_in(Duration::ZERO, Timer::ShutdownReport);
         }
     }
 
@@ -532,12 +615,8 @@ impl Supervisor {
 
     /// Stops a group's processes, highest process priority first, all at once.
     fn stop_group(&mut self, name: &str) {
-        let mut ids: Vec<ProcId> = self
-            .groups
-            .iter()
-            .filter(|g| g.config.name == name)
-            .flat_map(|g| g.members.clone())
-            .collect();
+        let mut ids: Vec<ProcId> =
+            self.groups.iter().filter(|g| g.config.name == name).flat_map(|g| g.members.clone()).collect();
         ids.reverse();
         for id in ids {
             let mut fx = Vec::new();
@@ -569,29 +648,24 @@ impl Supervisor {
 
     fn on_timer(&mut self, t: Timer) {
         match t {
-            Timer::Proc {
-                id,
-                kind,
-                generation,
-            } => {
+            Timer::Proc { id, kind, generation } => {
                 let allow = self.allow_start();
                 let mut fx = Vec::new();
                 if let Some(m) = self.procs.get_mut(&id) {
-                    m.proc
-                        .timer(kind, generation, Instant::now(), wall_now(), allow, &mut fx);
+                    m.proc.timer(kind, generation, Instant::now(), wall_now(), allow, &mut fx);
                 }
                 self.apply(id, fx);
             }
+            Timer::Conn { id, generation } => crate::rpc::server::on_deadline(self, id, generation),
+            Timer::Tail { id } => crate::rpc::server::on_tail_timer(self, id),
             Timer::ShutdownReport => {
                 if self.mood == Mood::Running {
                     return;
                 }
                 let names = self.unstopped();
                 if !names.is_empty() {
-                    self.log
-                        .info(&format!("waiting for {} to die", names.join(", ")));
-                    self.reactor
-                        .schedule_in(Duration::from_secs(3), Timer::ShutdownReport);
+                    self.log.info(&format!("waiting for {} to die", names.join(", ")));
+                    self.reactor.schedule_in(Duration::from_secs(3), Timer::ShutdownReport);
                 }
             }
         }
@@ -610,8 +684,7 @@ impl Supervisor {
         }
         self.procs.clear();
         self.groups.clear();
-        self.reactor
-            .retain_timers(|t| !matches!(t, Timer::Proc { .. }));
+        self.reactor.retain_timers(|t| !matches!(t, Timer::Proc { .. }));
         self.cfg = new;
         if let Err(e) = self.log.open(&self.cfg.supervisord) {
             eprintln!("supervisord: {e}");
@@ -621,10 +694,7 @@ impl Supervisor {
         }
         self.mood = Mood::Running;
         self.add_configured_groups();
-        self.log.info(&format!(
-            "supervisord started with pid {}",
-            std::process::id()
-        ));
+        self.log.info(&format!("supervisord started with pid {}", std::process::id()));
         self.autostart();
     }
 
@@ -633,7 +703,10 @@ impl Supervisor {
         loop {
             if self.mood != Mood::Running && self.advance_stop() {
                 match self.mood {
-                    Mood::Shutdown => return Ok(Exit::Shutdown),
+                    Mood::Shutdown => {
+                        crate::rpc::server::cleanup(self);
+                        return Ok(Exit::Shutdown);
+                    }
                     _ => {
                         self.finish_reload();
                         continue;
@@ -645,6 +718,9 @@ impl Supervisor {
                 match self.reactor.source(r.key) {
                     Some(Source::Signals) => self.handle_signals(),
                     Some(&Source::ChildOut { id, channel }) => self.read_child(id, channel, false),
+                    Some(&Source::ChildIn(id)) => self.on_stdin_writable(id),
+                    Some(&Source::Listener(i)) => crate::rpc::server::on_listener(self, i),
+                    Some(&Source::Conn(id)) => crate::rpc::server::on_conn(self, id),
                     None => {}
                 }
             }
@@ -652,6 +728,7 @@ impl Supervisor {
             for t in self.reactor.due_timers(now) {
                 self.on_timer(t);
             }
+            crate::rpc::server::poll_waiting(self);
         }
     }
 }

@@ -9,13 +9,8 @@ pub struct Syslog {
 
 impl Syslog {
     pub fn new(ident: &str) -> Syslog {
-        let sock = UnixDatagram::unbound()
-            .ok()
-            .filter(|s| s.connect("/dev/log").is_ok());
-        Syslog {
-            sock,
-            ident: ident.to_string(),
-        }
+        let sock = UnixDatagram::unbound().ok().filter(|s| s.connect("/dev/log").is_ok());
+        Syslog { sock, ident: ident.to_string() }
     }
 
     /// Sends each line of `text` as its own record at priority `user.info`. Syslog is

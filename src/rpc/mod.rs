@@ -1,0 +1,10 @@
+//! The control plane: HTTP on unix sockets and TCP, XML-RPC, log streaming.
+
+pub mod api;
+pub mod auth;
+pub mod help;
+pub mod http;
+pub mod server;
+pub mod tail;
+pub mod web;
+pub mod xmlrpc;

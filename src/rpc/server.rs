@@ -1,0 +1,595 @@
+//! The HTTP servers inside the daemon's loop: listening sockets, non-blocking
+//! connections (one state machine each), routing to XML-RPC, /logtail streams and the
+//! small pages, with limits so that no client can hold the daemon.
+
+use std::collections::HashMap;
+use std::io::{self, Read, Write};
+use std::net::{TcpListener, TcpStream, ToSocketAddrs};
+use std::os::fd::AsRawFd;
+use std::os::unix::fs::PermissionsExt;
+use std::os::unix::net::{UnixListener, UnixStream};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use super::api::{self, Outcome, Pending};
+use super::http::{self, Parsed, Request};
+use super::tail::Tail;
+use super::xmlrpc;
+use crate::config::{HttpServerConfig, Listen};
+use crate::daemon::{Source, Supervisor, Timer};
+
+/// More simultaneous connections than this are refused at accept.
+const MAX_CONNS: usize = 512;
+/// A request (headers and body) must arrive within this time of its first byte.
+const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
+/// An idle keep-alive connection is closed after this.
+const IDLE_TIMEOUT: Duration = Duration::from_secs(300);
+/// A client that reads nothing of its response for this long is dropped.
+const WRITE_TIMEOUT: Duration = Duration::from_secs(60);
+/// Stop reading from a client whose unread responses exceed this.
+const MAX_PENDING_OUTPUT: usize = 8 * 1024 * 1024;
+
+pub enum Sock {
+    Unix(UnixListener),
+    Tcp(TcpListener),
+}
+
+pub struct Listener {
+    pub sock: Sock,
+    pub config: HttpServerConfig,
+    /// The socket file to remove at exit (unix servers).
+    pub unix_path: Option<PathBuf>,
+}
+
+enum Stream {
+    Unix(UnixStream),
+    Tcp(TcpStream),
+}
+
+impl Stream {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        match self {
+            Stream::Unix(s) => s.read(buf),
+            Stream::Tcp(s) => s.read(buf),
+        }
+    }
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        match self {
+            Stream::Unix(s) => s.write(buf),
+            Stream::Tcp(s) => s.write(buf),
+        }
+    }
+    fn raw(&self) -> std::os::fd::RawFd {
+        match self {
+            Stream::Unix(s) => s.as_raw_fd(),
+            Stream::Tcp(s) => s.as_raw_fd(),
+        }
+    }
+}
+
+pub enum ConnState {
+    Reading,
+    /// A parked call; `version`/`keep_alive` shape its response.
+    Waiting {
+        pending: Pending,
+        version: u8,
+        keep_alive: bool,
+    },
+    Tailing(Tail),
+    /// The response is queued; close once it is written.
+    Closing,
+}
+
+pub struct Conn {
+    stream: Stream,
+    key: usize,
+    listener: usize,
+    inbuf: Vec<u8>,
+    out: Vec<u8>,
+    out_pos: usize,
+    pub state: ConnState,
+    /// Bumped at every deadline change; a timer of another generation is stale.
+    deadline_gen: u64,
+    watching_writable: bool,
+    /// Part of a request has arrived and its deadline is running.
+    request_started: bool,
+}
+
+#[derive(Default)]
+pub struct Http {
+    pub listeners: Vec<Listener>,
+    pub conns: HashMap<u64, Conn>,
+    next_id: u64,
+}
+
+/// Why the servers could not be opened, in the reference's words where it has them.
+pub fn open_error(e: &io::Error) -> String {
+    if e.kind() == io::ErrorKind::AddrInUse {
+        "Another program is already listening on a port that one of our HTTP servers is configured to use.  \
+         Shut this program down first before starting supervisord."
+            .into()
+    } else {
+        let code = e.raw_os_error().unwrap_or(0);
+        format!("Cannot open an HTTP server: socket.error reported errno.{} ({code})", crate::sys::errno_name(code))
+    }
+}
+
+/// Binds a unix socket the reference's way: bind a temporary name, chmod, hard-link it
+/// into place (atomic), and treat an existing socket that answers as "in use" and one
+/// that does not as stale (removed, with a note on stderr).
+fn bind_unix(path: &Path, chmod: u32, chown: (Option<u32>, Option<u32>)) -> Result<UnixListener, String> {
+    let temp = PathBuf::from(format!("{}.{}", path.display(), std::process::id()));
+    for _ in 0..10 {
+        let _ = std::fs::remove_file(&temp);
+        let listener = UnixListener::bind(&temp).map_err(|e| open_error(&e))?;
+        let _ = std::fs::set_permissions(&temp, std::fs::Permissions::from_mode(chmod));
+        let linked = std::fs::hard_link(&temp, path);
+        let _ = std::fs::remove_file(&temp);
+        match linked {
+            Ok(()) => {
+                if chown != (None, None) {
+                    let uid = chown.0.map(rustix::process::Uid::from_raw);
+                    let gid = chown.1.map(rustix::process::Gid::from_raw);
+                    if let Err(e) = rustix::fs::chown(path, uid, gid) {
+                        let _ = std::fs::remove_file(path);
+                        return Err(format!(
+                            "Not permitted to chown {} to uid/gid {:?}; adjust \"sockchown\" value in config file: {e}",
+                            path.display(),
+                            chown
+                        ));
+                    }
+                }
+                listener.set_nonblocking(true).map_err(|e| open_error(&e))?;
+                return Ok(listener);
+            }
+            Err(_) => {
+                if socket_answers(path) {
+                    return Err(open_error(&io::Error::from(io::ErrorKind::AddrInUse)));
+                }
+                eprintln!("Unlinking stale socket {}", path.display());
+                let _ = std::fs::remove_file(path);
+            }
+        }
+    }
+    Err(format!("could not create the socket {}", path.display()))
+}
+
+fn socket_answers(path: &Path) -> bool {
+    let Ok(mut s) = UnixStream::connect(path) else { return false };
+    let _ = s.set_read_timeout(Some(Duration::from_secs(2)));
+    let _ = s.write_all(b"GET / HTTP/1.0\r\n\r\n");
+    let mut buf = [0u8; 16];
+    matches!(s.read(&mut buf), Ok(n) if n > 0)
+}
+
+fn bind_inet(host: &str, port: u16) -> Result<TcpListener, String> {
+    let host = host.trim_start_matches('[').trim_end_matches(']');
+    let host = if host.is_empty() { "0.0.0.0" } else { host };
+    let addrs: Vec<_> = (host, port)
+        .to_socket_addrs()
+        .map_err(|e| format!("Cannot resolve {host}: {e}; set an explicit IP address in [inet_http_server] port"))?
+        .collect();
+    let mut last = None;
+    for a in addrs {
+        match TcpListener::bind(a) {
+            Ok(l) => {
+                l.set_nonblocking(true).map_err(|e| open_error(&e))?;
+                return Ok(l);
+            }
+            Err(e) => last = Some(e),
+        }
+    }
+    Err(open_error(&last.unwrap_or_else(|| io::Error::from(io::ErrorKind::AddrNotAvailable))))
+}
+
+/// A line for the main log: (critical?, text).
+pub type Note = (bool, String);
+
+/// Opens every configured server; the messages are for the main log.
+pub fn open(configs: &[HttpServerConfig]) -> Result<(Vec<Listener>, Vec<Note>), String> {
+    let mut listeners = Vec::new();
+    let mut notes = Vec::new();
+    for c in configs {
+        let (sock, unix_path) = match &c.listen {
+            Listen::Unix { file, chmod, chown } => (Sock::Unix(bind_unix(file, *chmod, *chown)?), Some(file.clone())),
+            Listen::Inet { host, port } => (Sock::Tcp(bind_inet(host, *port)?), None),
+        };
+        notes.push((false, "RPC interface 'supervisor' initialized".to_string()));
+        if c.username.is_none() {
+            notes.push((true, format!("Server '{}' running without any HTTP authentication checking", c.section)));
+        }
+        listeners.push(Listener { sock, config: c.clone(), unix_path });
+    }
+    Ok((listeners, notes))
+}
+
+/// Registers the listeners with the loop.
+pub fn register(sup: &mut Supervisor) {
+    for i in 0..sup.http.listeners.len() {
+        let fd = match &sup.http.listeners[i].sock {
+            Sock::Unix(l) => l.as_raw_fd(),
+            Sock::Tcp(l) => l.as_raw_fd(),
+        };
+        if let Err(e) = sup.reactor.add(&fd, Source::Listener(i), false) {
+            sup.log.error(&format!("cannot watch an HTTP server socket: {e}"));
+        }
+    }
+}
+
+/// Removes the unix socket files (at exit).
+pub fn cleanup(sup: &mut Supervisor) {
+    flush_all(sup);
+    for l in &sup.http.listeners {
+        if let Some(p) = &l.unix_path {
+            let _ = std::fs::remove_file(p);
+        }
+    }
+}
+
+pub fn on_listener(sup: &mut Supervisor, idx: usize) {
+    loop {
+        let accepted = match &sup.http.listeners.get(idx).map(|l| &l.sock) {
+            Some(Sock::Unix(l)) => l.accept().map(|(s, _)| Stream::Unix(s)),
+            Some(Sock::Tcp(l)) => l.accept().map(|(s, _)| Stream::Tcp(s)),
+            None => return,
+        };
+        let stream = match accepted {
+            Ok(s) => s,
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => return,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => {
+                // EMFILE and friends: say so and stop accepting for this wake-up.
+                sup.log.warn(&format!("cannot accept a connection: {e}"));
+                return;
+            }
+        };
+        if sup.http.conns.len() >= MAX_CONNS {
+            continue; // dropped: closes at once
+        }
+        let nonblocking = match &stream {
+            Stream::Unix(s) => s.set_nonblocking(true),
+            Stream::Tcp(s) => s.set_nonblocking(true),
+        };
+        if nonblocking.is_err() {
+            continue;
+        }
+        let id = sup.http.next_id;
+        sup.http.next_id += 1;
+        let Ok(key) = sup.reactor.add(&stream.raw(), Source::Conn(id), false) else { continue };
+        sup.http.conns.insert(
+            id,
+            Conn {
+                stream,
+                key,
+                listener: idx,
+                inbuf: Vec::new(),
+                out: Vec::new(),
+                out_pos: 0,
+                state: ConnState::Reading,
+                deadline_gen: 0,
+                watching_writable: false,
+                request_started: false,
+            },
+        );
+        set_deadline(sup, id, IDLE_TIMEOUT);
+    }
+}
+
+fn set_deadline(sup: &mut Supervisor, id: u64, after: Duration) {
+    let Some(c) = sup.http.conns.get_mut(&id) else { return };
+    c.deadline_gen += 1;
+    let generation = c.deadline_gen;
+    sup.reactor.schedule_in(after, Timer::Conn { id, generation });
+}
+
+pub fn on_deadline(sup: &mut Supervisor, id: u64, generation: u64) {
+    let Some(c) = sup.http.conns.get(&id) else { return };
+    if c.deadline_gen != generation {
+        return;
+    }
+    match c.state {
+        // A parked call or a log stream may legitimately take long.
+        ConnState::Waiting { .. } | ConnState::Tailing(_) if c.out.len() - c.out_pos < MAX_PENDING_OUTPUT => {}
+        _ => close(sup, id),
+    }
+}
+
+pub fn close(sup: &mut Supervisor, id: u64) {
+    if let Some(c) = sup.http.conns.remove(&id) {
+        sup.reactor.remove(c.key);
+    }
+}
+
+pub fn on_conn(sup: &mut Supervisor, id: u64) {
+    // Read what there is (unless the client has too much unread output already).
+    let mut eof = false;
+    if let Some(c) = sup.http.conns.get_mut(&id) {
+        if c.out.len() - c.out_pos < MAX_PENDING_OUTPUT {
+            let mut buf = [0u8; 16 * 1024];
+            loop {
+                match c.stream.read(&mut buf) {
+                    Ok(0) => {
+                        eof = true;
+                        break;
+                    }
+                    Ok(n) => {
+                        c.inbuf.extend_from_slice(&buf[..n]);
+                        if c.inbuf.len() > http::MAX_HEADER + http::MAX_BODY + 4096 {
+                            break;
+                        }
+                    }
+                    Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
+                    Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                    Err(_) => {
+                        eof = true;
+                        break;
+                    }
+                }
+            }
+        }
+    }
+    flush(sup, id);
+    if eof {
+        close(sup, id);
+        return;
+    }
+    process_input(sup, id);
+}
+
+/// Parses and answers the requests waiting in a connection's buffer.
+fn process_input(sup: &mut Supervisor, id: u64) {
+    loop {
+        let Some(c) = sup.http.conns.get_mut(&id) else { return };
+        if !matches!(c.state, ConnState::Reading) || c.inbuf.is_empty() {
+            return;
+        }
+        match http::parse(&c.inbuf) {
+            Parsed::Partial => {
+                // The first bytes of a request start its clock, once: a client that
+                // trickles bytes cannot hold the connection past REQUEST_TIMEOUT.
+                if !c.request_started {
+                    c.request_started = true;
+                    set_deadline(sup, id, REQUEST_TIMEOUT);
+                }
+                return;
+            }
+            Parsed::Bad(status) => {
+                c.inbuf.clear();
+                c.state = ConnState::Closing;
+                sup.log.debug(&format!("bad HTTP request: {status}"));
+                queue(sup, id, http::error(status, 1, &[]));
+                return;
+            }
+            Parsed::Done(req, used) => {
+                c.inbuf.drain(..used);
+                c.request_started = false;
+                handle(sup, id, req);
+            }
+        }
+    }
+}
+
+/// Appends output to a connection and writes as much as the socket takes now.
+fn queue(sup: &mut Supervisor, id: u64, bytes: Vec<u8>) {
+    if let Some(c) = sup.http.conns.get_mut(&id) {
+        c.out.extend_from_slice(&bytes);
+    }
+    flush(sup, id);
+}
+
+fn flush(sup: &mut Supervisor, id: u64) {
+    let Some(c) = sup.http.conns.get_mut(&id) else { return };
+    let mut failed = false;
+    while c.out_pos < c.out.len() {
+        match c.stream.write(&c.out[c.out_pos..]) {
+            Ok(0) => {
+                failed = true;
+                break;
+            }
+            Ok(n) => c.out_pos += n,
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(_) => {
+                failed = true;
+                break;
+            }
+        }
+    }
+    if failed {
+        close(sup, id);
+        return;
+    }
+    let drained = c.out_pos == c.out.len();
+    if drained {
+        c.out.clear();
+        c.out_pos = 0;
+    } else if c.out_pos > 1 << 20 {
+        c.out.drain(..c.out_pos);
+        c.out_pos = 0;
+    }
+    let want_writable = !drained;
+    let closing = drained && matches!(c.state, ConnState::Closing);
+    if want_writable != c.watching_writable {
+        c.watching_writable = want_writable;
+        let key = c.key;
+        let _ = sup.reactor.set_interest(key, true, want_writable);
+        if want_writable {
+            set_deadline(sup, id, WRITE_TIMEOUT);
+        }
+    }
+    if closing {
+        close(sup, id);
+    }
+}
+
+fn flush_all(sup: &mut Supervisor) {
+    let ids: Vec<u64> = sup.http.conns.keys().copied().collect();
+    for id in ids {
+        if let Some(c) = sup.http.conns.get(&id) {
+            // Best effort before exit: a blocking write of what is queued.
+            let fd = c.stream.raw();
+            let _ = rustix::io::ioctl_fionbio(crate::sys::borrow_fd(fd), false);
+        }
+        flush(sup, id);
+    }
+}
+
+fn authorized(sup: &Supervisor, listener: usize, req: &Request) -> bool {
+    let Some(l) = sup.http.listeners.get(listener) else { return false };
+    match (&l.config.username, &l.config.password) {
+        (Some(u), Some(p)) => super::auth::check_basic(req.header("authorization"), u, p),
+        _ => true,
+    }
+}
+
+fn handle(sup: &mut Supervisor, id: u64, req: Request) {
+    let Some(listener) = sup.http.conns.get(&id).map(|c| c.listener) else { return };
+    let keep_alive = req.keep_alive();
+    let version = req.version;
+    if !authorized(sup, listener, &req) {
+        set_state(sup, id, ConnState::Closing);
+        queue(sup, id, http::error(401, version, &[("WWW-Authenticate", "Basic realm=\"default\"")]));
+        return;
+    }
+    let path = req.path().to_string();
+    if path.starts_with("/RPC2") {
+        return rpc(sup, id, req);
+    }
+    if path.starts_with("/logtail/") || path == "/mainlogtail" {
+        return start_tail(sup, id, &req);
+    }
+    let response = match path.as_str() {
+        "/ok.html" => http::response(200, &[("Content-Type", "text/plain")], b"OK", keep_alive, version),
+        "/" | "/index.html" | "/tail.html" => super::web::page(sup, &req),
+        _ => {
+            set_state(sup, id, ConnState::Closing);
+            http::error(404, version, &[])
+        }
+    };
+    if !keep_alive {
+        set_state(sup, id, ConnState::Closing);
+    }
+    queue(sup, id, response);
+    if keep_alive {
+        set_deadline(sup, id, IDLE_TIMEOUT);
+    }
+}
+
+fn set_state(sup: &mut Supervisor, id: u64, state: ConnState) {
+    if let Some(c) = sup.http.conns.get_mut(&id) {
+        c.state = state;
+    }
+}
+
+fn rpc(sup: &mut Supervisor, id: u64, req: Request) {
+    let (keep_alive, version) = (req.keep_alive(), req.version);
+    if req.method != "POST" {
+        set_state(sup, id, ConnState::Closing);
+        return queue(sup, id, http::error(400, version, &[]));
+    }
+    let (method, params) = match xmlrpc::parse_call(&req.body) {
+        Ok((Some(m), p)) => (m, p),
+        Ok((None, _)) => {
+            sup.log.debug("XML-RPC request without a method name");
+            set_state(sup, id, ConnState::Closing);
+            return queue(sup, id, http::error(400, version, &[]));
+        }
+        Err(e) => {
+            sup.log.debug(&format!("XML-RPC request data is invalid: {e}"));
+            set_state(sup, id, ConnState::Closing);
+            return queue(sup, id, http::error(400, version, &[]));
+        }
+    };
+    sup.log.log(crate::config::LogLevel::Trace, &format!("XML-RPC method called: {method}()"));
+    match api::call(sup, &method, params) {
+        Outcome::Done(result) => answer(sup, id, result, version, keep_alive),
+        Outcome::Wait(pending) => set_state(sup, id, ConnState::Waiting { pending, version, keep_alive }),
+    }
+}
+
+fn answer(sup: &mut Supervisor, id: u64, result: Result<xmlrpc::Value, xmlrpc::Fault>, version: u8, keep_alive: bool) {
+    let body = match &result {
+        Ok(v) => xmlrpc::response(v),
+        Err(f) => xmlrpc::fault(f),
+    };
+    set_state(sup, id, if keep_alive { ConnState::Reading } else { ConnState::Closing });
+    queue(sup, id, http::response(200, &[("Content-Type", "text/xml")], body.as_bytes(), keep_alive, version));
+    if keep_alive {
+        set_deadline(sup, id, IDLE_TIMEOUT);
+        process_input(sup, id);
+    }
+}
+
+/// After every loop iteration: answer parked calls whose wait is over.
+pub fn poll_waiting(sup: &mut Supervisor) {
+    let ids: Vec<u64> = sup
+        .http
+        .conns
+        .iter()
+        .filter(|(_, c)| matches!(c.state, ConnState::Waiting { .. }))
+        .map(|(id, _)| *id)
+        .collect();
+    for id in ids {
+        let Some(c) = sup.http.conns.get_mut(&id) else { continue };
+        let ConnState::Waiting { mut pending, version, keep_alive } =
+            std::mem::replace(&mut c.state, ConnState::Reading)
+        else {
+            continue;
+        };
+        match api::poll(sup, &mut pending) {
+            Some(result) => answer(sup, id, result, version, keep_alive),
+            None => set_state(sup, id, ConnState::Waiting { pending, version, keep_alive }),
+        }
+    }
+}
+
+fn start_tail(sup: &mut Supervisor, id: u64, req: &Request) {
+    let version = req.version;
+    if req.method != "GET" {
+        set_state(sup, id, ConnState::Closing);
+        return queue(sup, id, http::error(400, version, &[]));
+    }
+    let path = http::unquote(req.path());
+    let file = if path == "/mainlogtail" {
+        sup.log.path().map(Path::to_path_buf)
+    } else {
+        let rest = path.trim_start_matches('/').split_once('/').map(|(_, r)| r).unwrap_or("");
+        let (name, channel) = match rest.rsplit_once('/') {
+            Some((n, c)) if c == "stdout" || c == "stderr" => (n, c),
+            _ => (rest, "stdout"),
+        };
+        match crate::daemon::api::lookup(sup, name) {
+            Ok(crate::daemon::api::Target::Process(pid)) => crate::daemon::api::log_path(sup, pid, channel == "stderr"),
+            _ => None,
+        }
+    };
+    let Some(file) = file.filter(|f| f.exists()) else {
+        set_state(sup, id, ConnState::Closing);
+        return queue(sup, id, http::error(404, version, &[]));
+    };
+    let (tail, head) = match Tail::open(&file, version) {
+        Ok(t) => t,
+        Err(_) => {
+            set_state(sup, id, ConnState::Closing);
+            return queue(sup, id, http::error(404, version, &[]));
+        }
+    };
+    set_state(sup, id, ConnState::Tailing(tail));
+    queue(sup, id, head);
+    sup.reactor.schedule_in(super::tail::POLL_INTERVAL, Timer::Tail { id });
+}
+
+/// A tail stream's periodic look at its file.
+pub fn on_tail_timer(sup: &mut Supervisor, id: u64) {
+    let Some(c) = sup.http.conns.get_mut(&id) else { return };
+    let ConnState::Tailing(tail) = &mut c.state else { return };
+    if c.out.len() - c.out_pos < MAX_PENDING_OUTPUT {
+        let more = tail.more();
+        if !more.is_empty() {
+            queue(sup, id, more);
+        }
+    }
+    if sup.http.conns.contains_key(&id) {
+        sup.reactor.schedule_in(super::tail::POLL_INTERVAL, Timer::Tail { id });
+    }
+}
