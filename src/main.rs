@@ -2,21 +2,9 @@
 //! `echo_supervisord_conf` or `pidproxy` by the name it was started under, or by its
 //! first argument (`supervisor ctl status`).
 
-mod cli;
-mod config;
-mod ctl;
-mod daemon;
-mod echo_conf;
-mod pidproxy;
-mod rpc;
-mod sys;
-
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
-
-/// The Supervisor release whose interfaces (config, XML-RPC, command lines) we implement.
-pub const SUPERVISOR_VERSION: &str = "4.3.0";
-pub const OUR_VERSION: &str = env!("CARGO_PKG_VERSION");
+use supervisor::{ctl, daemon, echo_conf, pidproxy, OUR_VERSION, SUPERVISOR_VERSION};
 
 type Entry = fn(&str, &[String]) -> i32;
 

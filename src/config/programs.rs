@@ -41,7 +41,7 @@ pub const EVENT_TYPES: &[&str] = &[
 const DEFAULT_RESULT_HANDLER: &str = "supervisor.dispatchers:default_handler";
 
 /// All groups of the config, sorted by (priority, name).
-pub fn groups(r: &Reader, warnings: &mut Vec<String>) -> Result<Vec<GroupConfig>, ConfigError> {
+pub(crate) fn groups(r: &Reader, warnings: &mut Vec<String>) -> Result<Vec<GroupConfig>, ConfigError> {
     let sections: Vec<&str> = r.ini.sections.iter().map(|s| s.name.as_str()).collect();
     let none = Names::new();
     let mut groups = Vec::new();

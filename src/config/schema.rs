@@ -93,7 +93,7 @@ fn is_known_section(section: &str) -> bool {
 }
 
 /// Warnings for sections and keys the reference would silently ignore.
-pub fn unknown_keys_and_sections(r: &Reader) -> Vec<String> {
+pub(crate) fn unknown_keys_and_sections(r: &Reader) -> Vec<String> {
     let mut out = Vec::new();
     for section in &r.ini.sections {
         let name = section.name.as_str();

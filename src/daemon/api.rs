@@ -17,20 +17,19 @@ pub enum Target {
 }
 
 /// `group:process`, `group:*`, `group:`, or `name` (meaning `name:name`).
-pub fn lookup(sup: &Supervisor, namespec: &str) -> Result<Target, ()> {
+pub fn lookup(sup: &Supervisor, namespec: &str) -> Option<Target> {
     let (group, process) = match namespec.split_once(':') {
         Some((g, p)) if p.is_empty() || p == "*" => (g, None),
         Some((g, p)) => (g, Some(p)),
         None => (namespec, Some(namespec)),
     };
-    let g = sup.groups.iter().find(|g| g.config.name == group).ok_or(())?;
-    let Some(process) = process else { return Ok(Target::Group(group.to_string())) };
+    let g = sup.groups.iter().find(|g| g.config.name == group)?;
+    let Some(process) = process else { return Some(Target::Group(group.to_string())) };
     g.members
         .iter()
         .copied()
         .find(|id| sup.procs.get(id).is_some_and(|m| m.proc.config.name == process))
         .map(Target::Process)
-        .ok_or(())
 }
 
 fn sorted_members(sup: &Supervisor, members: &[ProcId]) -> Vec<ProcId> {

@@ -20,7 +20,26 @@ pub struct RotatingFile {
 }
 
 fn open_append(path: &Path) -> io::Result<File> {
+    if let Some(fd) = own_std_fd(path) {
+        // Writing through our own descriptor shares its file offset with the main log's
+        // copies to stdout; a second open of /dev/stdout would overwrite them (or be
+        // overwritten) when stdout is a regular file opened without O_APPEND.
+        return rustix::io::fcntl_dupfd_cloexec(crate::sys::borrow_fd(fd), 3).map(File::from).map_err(io::Error::from);
+    }
     OpenOptions::new().create(true).append(true).mode(0o644).custom_flags(libc::O_CLOEXEC).open(path)
+}
+
+/// The daemon's own fd that a path names: /dev/stdout, /dev/stderr, /dev/fd/N,
+/// /proc/self/fd/N.
+fn own_std_fd(path: &Path) -> Option<i32> {
+    let s = path.to_str()?;
+    let n = match s {
+        "/dev/stdin" => 0,
+        "/dev/stdout" => 1,
+        "/dev/stderr" => 2,
+        _ => s.strip_prefix("/dev/fd/").or_else(|| s.strip_prefix("/proc/self/fd/"))?.parse().ok()?,
+    };
+    rustix::io::fcntl_getfd(crate::sys::borrow_fd(n)).ok().map(|_| n)
 }
 
 impl RotatingFile {

@@ -613,10 +613,12 @@ impl Supervisor {
             .any(|m| !m.proc.state.is_stopped())
     }
 
-    /// Stops a group's processes, highest process priority first, all at once.
+    /// Stops a group's processes, highest process priority first, all at once. Ties
+    /// keep the listed order before the reversal, as the reference's sort does.
     fn stop_group(&mut self, name: &str) {
         let mut ids: Vec<ProcId> =
             self.groups.iter().filter(|g| g.config.name == name).flat_map(|g| g.members.clone()).collect();
+        ids.sort_by_key(|id| self.procs.get(id).map(|m| m.proc.config.priority));
         ids.reverse();
         for id in ids {
             let mut fx = Vec::new();

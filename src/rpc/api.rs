@@ -359,7 +359,7 @@ fn call_inner(sup: &mut Supervisor, method: &str, p: &[Value]) -> Result<Outcome
             arity(p, 1, 1)?;
             let name = string_arg(p, 0)?;
             match d::lookup(sup, &name) {
-                Ok(d::Target::Process(id)) => done(process_info(sup, id)),
+                Some(d::Target::Process(id)) => done(process_info(sup, id)),
                 _ => Err(fault(Code::BadName, Some(&name))),
             }
         }
@@ -488,7 +488,7 @@ fn names_of(sup: &Supervisor, id: ProcId) -> (String, String) {
 
 fn process_id(sup: &Supervisor, name: &str) -> Result<ProcId, Fault> {
     match d::lookup(sup, name) {
-        Ok(d::Target::Process(id)) => Ok(id),
+        Some(d::Target::Process(id)) => Ok(id),
         _ => Err(fault(Code::BadName, Some(name))),
     }
 }
@@ -545,12 +545,12 @@ fn all(
 
 fn start_process(sup: &mut Supervisor, name: &str, wait: bool) -> Result<Outcome, Fault> {
     let id = match d::lookup(sup, name) {
-        Ok(d::Target::Process(id)) => id,
-        Ok(d::Target::Group(g)) => {
+        Some(d::Target::Process(id)) => id,
+        Some(d::Target::Group(g)) => {
             let ids = group_members(sup, &g)?;
             return Ok(all(sup, ids, |s| !s.is_running(), |sup, ns| start_process(sup, ns, wait)));
         }
-        Err(()) => return Err(fault(Code::BadName, Some(name))),
+        None => return Err(fault(Code::BadName, Some(name))),
     };
     match d::start(sup, id) {
         Ok(()) => {}
@@ -577,12 +577,12 @@ fn start_process(sup: &mut Supervisor, name: &str, wait: bool) -> Result<Outcome
 
 fn stop_process(sup: &mut Supervisor, name: &str, wait: bool) -> Result<Outcome, Fault> {
     let id = match d::lookup(sup, name) {
-        Ok(d::Target::Process(id)) => id,
-        Ok(d::Target::Group(g)) => {
+        Some(d::Target::Process(id)) => id,
+        Some(d::Target::Group(g)) => {
             let ids = group_members(sup, &g)?;
             return Ok(all(sup, ids, State::is_running, |sup, ns| stop_process(sup, ns, wait)));
         }
-        Err(()) => return Err(fault(Code::BadName, Some(name))),
+        None => return Err(fault(Code::BadName, Some(name))),
     };
     let running = sup.procs.get(&id).is_some_and(|m| m.proc.state.is_running());
     if !running {
@@ -598,13 +598,13 @@ fn stop_process(sup: &mut Supervisor, name: &str, wait: bool) -> Result<Outcome,
 
 fn signal_process(sup: &mut Supervisor, name: &str, sig: &str) -> Result<Outcome, Fault> {
     let id = match d::lookup(sup, name) {
-        Ok(d::Target::Process(id)) => id,
-        Ok(d::Target::Group(g)) => {
+        Some(d::Target::Process(id)) => id,
+        Some(d::Target::Group(g)) => {
             let ids = group_members(sup, &g)?;
             let sig = sig.to_string();
             return Ok(all(sup, ids, State::is_signallable, move |sup, ns| signal_process(sup, ns, &sig)));
         }
-        Err(()) => return Err(fault(Code::BadName, Some(name))),
+        None => return Err(fault(Code::BadName, Some(name))),
     };
     let signo = crate::config::values::signal_number(sig).map_err(|_| fault(Code::BadSignal, Some(sig)))?;
     let signallable = sup.procs.get(&id).is_some_and(|m| m.proc.state.is_signallable());

@@ -559,7 +559,9 @@ fn start_tail(sup: &mut Supervisor, id: u64, req: &Request) {
             _ => (rest, "stdout"),
         };
         match crate::daemon::api::lookup(sup, name) {
-            Ok(crate::daemon::api::Target::Process(pid)) => crate::daemon::api::log_path(sup, pid, channel == "stderr"),
+            Some(crate::daemon::api::Target::Process(pid)) => {
+                crate::daemon::api::log_path(sup, pid, channel == "stderr")
+            }
             _ => None,
         }
     };
