@@ -302,6 +302,15 @@ fn child_write(fd: RawFd, parts: &[&[u8]]) {
     }
 }
 
+/// The kernel's `struct sigaction` (x86_64 and aarch64 layout), for rt_sigaction.
+#[repr(C)]
+struct KernelSigaction {
+    handler: libc::sighandler_t,
+    flags: libc::c_ulong,
+    restorer: usize,
+    mask: u64,
+}
+
 /// Runs in the forked child; never returns.
 fn child_exec(spec: &ChildSpec) -> ! {
     // SAFETY (whole function): we are the only thread of a freshly forked process, so
@@ -316,10 +325,19 @@ fn child_exec(spec: &ChildSpec) -> ! {
                 libc::close(fd);
             }
         }
-        // A clean start: no inherited ignores or blocked signals.
-        for sig in 1..libc::SIGRTMAX() {
+        // A clean start: no inherited ignores or blocked signals. The raw syscall,
+        // because glibc's signal() refuses 32 and 33 (its own), which posix_spawn
+        // callers leave ignored.
+        let dfl = KernelSigaction { handler: libc::SIG_DFL, flags: 0, restorer: 0, mask: 0 };
+        for sig in 1..=64 {
             if sig != libc::SIGKILL && sig != libc::SIGSTOP {
-                libc::signal(sig, libc::SIG_DFL);
+                libc::syscall(
+                    libc::SYS_rt_sigaction,
+                    sig,
+                    &dfl as *const KernelSigaction,
+                    std::ptr::null::<u8>(),
+                    8usize,
+                );
             }
         }
         let mut empty: libc::sigset_t = std::mem::zeroed();

@@ -38,9 +38,9 @@ fn set(env: &mut Vec<(String, String)>, k: &str, v: &str) {
 pub fn child_environment(cfg: &ProcessConfig, ctx: &SpawnContext) -> Vec<(String, String)> {
     let mut env: Vec<(String, String)> = ctx.base_env.to_vec();
     set(&mut env, "SUPERVISOR_ENABLED", "1");
-    match cfg.serverurl.as_deref().or(ctx.serverurl) {
-        Some(url) => set(&mut env, "SUPERVISOR_SERVER_URL", url),
-        None => env.retain(|(k, _)| k != "SUPERVISOR_SERVER_URL"),
+    // With no server known, an inherited value passes through, as in the reference.
+    if let Some(url) = cfg.serverurl.as_deref().or(ctx.serverurl) {
+        set(&mut env, "SUPERVISOR_SERVER_URL", url);
     }
     set(&mut env, "SUPERVISOR_PROCESS_NAME", &cfg.name);
     set(&mut env, "SUPERVISOR_GROUP_NAME", &cfg.group);

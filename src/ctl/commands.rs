@@ -1,0 +1,796 @@
+//! The supervisorctl commands, one function each, with the reference's output lines
+//! and exit statuses.
+
+use super::client::CallError;
+use super::{help, out, status, stream, CmdResult, Ctl};
+use crate::rpc::api::namespec;
+use crate::rpc::xmlrpc::Value;
+
+pub const COMMANDS: &[&str] = &[
+    "add", "avail", "clear", "exit", "fg", "help", "maintail", "open", "pid", "quit", "reload", "remove", "reread",
+    "restart", "shutdown", "signal", "start", "status", "stop", "tail", "update", "version", "EOF",
+];
+
+pub fn exists(cmd: &str) -> bool {
+    COMMANDS.contains(&cmd)
+}
+
+/// Runs a command; Ok(true) means "leave the shell".
+pub fn run(ctl: &mut Ctl, cmd: &str, arg: &str) -> Result<bool, CallError> {
+    match cmd {
+        "help" => help::do_help(arg),
+        "EOF" | "quit" | "exit" => {
+            if cmd == "EOF" {
+                out("");
+            }
+            return Ok(true);
+        }
+        "status" => status(ctl, arg)?,
+        "start" => start(ctl, arg)?,
+        "stop" => stop(ctl, arg)?,
+        "restart" => restart(ctl, arg)?,
+        "signal" => signal(ctl, arg)?,
+        "pid" => pid(ctl, arg)?,
+        "tail" => tail(ctl, arg)?,
+        "maintail" => maintail(ctl, arg)?,
+        "clear" => clear(ctl, arg)?,
+        "avail" => avail(ctl, arg)?,
+        "reread" => reread(ctl, arg)?,
+        "update" => update(ctl, arg)?,
+        "add" => add(ctl, arg)?,
+        "remove" => remove(ctl, arg)?,
+        "reload" => reload(ctl, arg)?,
+        "shutdown" => shutdown(ctl, arg)?,
+        "version" => version(ctl, arg)?,
+        "open" => open(ctl, arg)?,
+        "fg" => stream::fg(ctl, arg)?,
+        _ => {}
+    }
+    Ok(false)
+}
+
+fn s(v: &Value, k: &str) -> String {
+    v.get(k).and_then(|x| x.as_str()).unwrap_or("").to_string()
+}
+
+fn i(v: &Value, k: &str) -> i64 {
+    v.get(k).and_then(|x| x.as_int()).unwrap_or(0)
+}
+
+fn call(ctl: &Ctl, method: &str, params: &[Value]) -> Result<Value, CallError> {
+    ctl.client().call(method, params)
+}
+
+fn items(v: Value) -> Vec<Value> {
+    match v {
+        Value::Array(a) => a,
+        _ => Vec::new(),
+    }
+}
+
+/// `group:process`, `group:*`/`group:` (process None), `name` (= name:name).
+fn split_namespec(name: &str) -> (String, Option<String>) {
+    match name.split_once(':') {
+        Some((g, p)) if p.is_empty() || p == "*" => (g.to_string(), None),
+        Some((g, p)) => (g.to_string(), Some(p.to_string())),
+        None => (name.to_string(), Some(name.to_string())),
+    }
+}
+
+/// STOPPED, EXITED, FATAL, UNKNOWN.
+fn is_stopped_state(code: i64) -> bool {
+    matches!(code, 0 | 100 | 200 | 1000)
+}
+
+fn print_statuses(infos: &[Value]) {
+    let names: Vec<String> = infos.iter().map(|i| namespec(&s(i, "group"), &s(i, "name"))).collect();
+    let width = names.iter().map(|n| n.chars().count()).max().unwrap_or(0).max(30) + 3;
+    for (info, name) in infos.iter().zip(&names) {
+        out(&format!("{name:<width$}{:<10}{}", s(info, "statename"), s(info, "description")));
+    }
+}
+
+fn status(ctl: &mut Ctl, arg: &str) -> CmdResult {
+    let mut names: Vec<&str> = arg.split_whitespace().collect();
+    let json = names.contains(&"--json");
+    names.retain(|n| *n != "--json");
+    if !ctl.upcheck()? {
+        ctl.exitstatus = status::STATUS_UNKNOWN;
+        return Ok(());
+    }
+    let all = items(call(ctl, "supervisor.getAllProcessInfo", &[])?);
+    let matching: Vec<Value> = if names.is_empty() || names.contains(&"all") {
+        all
+    } else {
+        let mut found = Vec::new();
+        for name in names {
+            let (group, process) = split_namespec(name);
+            let hits: Vec<&Value> = all
+                .iter()
+                .filter(|info| s(info, "group") == group && process.as_ref().is_none_or(|p| s(info, "name") == *p))
+                .collect();
+            if hits.is_empty() {
+                match process {
+                    None => out(&format!("{group}: ERROR (no such group)")),
+                    Some(_) => out(&format!("{name}: ERROR (no such process)")),
+                }
+                ctl.exitstatus = status::STATUS_UNKNOWN;
+            }
+            found.extend(hits.into_iter().cloned());
+        }
+        found
+    };
+    if json {
+        out(&super::json::process_infos(&matching));
+    } else {
+        print_statuses(&matching);
+    }
+    if matching.iter().any(|info| is_stopped_state(i(info, "state"))) {
+        ctl.exitstatus = status::STATUS_NOT_RUNNING;
+    }
+    Ok(())
+}
+
+fn start_result(r: &Value) -> String {
+    let name = namespec(&s(r, "group"), &s(r, "name"));
+    let why = match i(r, "status") {
+        10 => "no such process",
+        20 => "no such file",
+        21 => "file is not executable",
+        60 => "already started",
+        50 => "spawn error",
+        40 => "abnormal termination",
+        80 => return format!("{name}: started"),
+        _ => return format!("{name}: ERROR ({})", s(r, "description")),
+    };
+    format!("{name}: ERROR ({why})")
+}
+
+fn signal_result(r: &Value, success: &str) -> String {
+    let name = namespec(&s(r, "group"), &s(r, "name"));
+    let why = match i(r, "status") {
+        10 => "no such process",
+        11 => "bad signal name",
+        70 => "not running",
+        80 => return format!("{name}: {success}"),
+        30 => return s(r, "description"),
+        _ => return format!("{name}: ERROR ({})", s(r, "description")),
+    };
+    format!("{name}: ERROR ({why})")
+}
+
+/// A fault on a single-process call, as a result struct for the formatters.
+fn fault_result(f: &crate::rpc::xmlrpc::Fault, group: &str, process: &str) -> Value {
+    Value::Struct(vec![
+        ("status".into(), Value::Int(f.code.into())),
+        ("name".into(), Value::str(process)),
+        ("group".into(), Value::str(group)),
+        ("description".into(), Value::str(&f.string)),
+    ])
+}
+
+fn start(ctl: &mut Ctl, arg: &str) -> CmdResult {
+    if !ctl.upcheck()? {
+        return Ok(());
+    }
+    let names: Vec<&str> = arg.split_whitespace().collect();
+    if names.is_empty() {
+        out("Error: start requires a process name");
+        ctl.exitstatus = status::INVALID_ARGS;
+        help::print("start");
+        return Ok(());
+    }
+    if names.contains(&"all") {
+        for r in items(call(ctl, "supervisor.startAllProcesses", &[])?) {
+            out(&start_result(&r));
+            ctl.set_exitstatus_from_fault(i(&r, "status") as i32, Some(60));
+        }
+        return Ok(());
+    }
+    for name in names {
+        let (group, process) = split_namespec(name);
+        match process {
+            None => match call(ctl, "supervisor.startProcessGroup", &[Value::str(&group)]) {
+                Ok(results) => {
+                    for r in items(results) {
+                        out(&start_result(&r));
+                        ctl.set_exitstatus_from_fault(i(&r, "status") as i32, Some(60));
+                    }
+                }
+                Err(CallError::Fault(f)) if f.code == 10 => {
+                    out(&format!("{group}: ERROR (no such group)"));
+                    ctl.exitstatus = status::INVALID_ARGS;
+                }
+                Err(e) => {
+                    ctl.exitstatus = status::GENERIC;
+                    return Err(e);
+                }
+            },
+            Some(process) => match call(ctl, "supervisor.startProcess", &[Value::str(name)]) {
+                Ok(_) => out(&format!("{}: started", namespec(&group, &process))),
+                Err(CallError::Fault(f)) => {
+                    out(&start_result(&fault_result(&f, &group, &process)));
+                    ctl.set_exitstatus_from_fault(f.code, Some(60));
+                }
+                Err(e) => return Err(e),
+            },
+        }
+    }
+    Ok(())
+}
+
+fn stop(ctl: &mut Ctl, arg: &str) -> CmdResult {
+    if !ctl.upcheck()? {
+        return Ok(());
+    }
+    let names: Vec<&str> = arg.split_whitespace().collect();
+    if names.is_empty() {
+        out("Error: stop requires a process name");
+        ctl.exitstatus = status::GENERIC;
+        help::print("stop");
+        return Ok(());
+    }
+    if names.contains(&"all") {
+        for r in items(call(ctl, "supervisor.stopAllProcesses", &[])?) {
+            out(&signal_result(&r, "stopped"));
+            ctl.set_exitstatus_from_fault(i(&r, "status") as i32, Some(70));
+        }
+        return Ok(());
+    }
+    for name in names {
+        let (group, process) = split_namespec(name);
+        match process {
+            None => match call(ctl, "supervisor.stopProcessGroup", &[Value::str(&group)]) {
+                Ok(results) => {
+                    for r in items(results) {
+                        out(&signal_result(&r, "stopped"));
+                        ctl.set_exitstatus_from_fault(i(&r, "status") as i32, Some(70));
+                    }
+                }
+                Err(CallError::Fault(f)) if f.code == 10 => {
+                    ctl.exitstatus = status::GENERIC;
+                    out(&format!("{group}: ERROR (no such group)"));
+                }
+                Err(e) => {
+                    ctl.exitstatus = status::GENERIC;
+                    return Err(e);
+                }
+            },
+            Some(process) => match call(ctl, "supervisor.stopProcess", &[Value::str(name)]) {
+                Ok(_) => out(&format!("{}: stopped", namespec(&group, &process))),
+                Err(CallError::Fault(f)) => {
+                    out(&signal_result(&fault_result(&f, &group, &process), "stopped"));
+                    ctl.set_exitstatus_from_fault(f.code, Some(70));
+                }
+                Err(e) => return Err(e),
+            },
+        }
+    }
+    Ok(())
+}
+
+fn restart(ctl: &mut Ctl, arg: &str) -> CmdResult {
+    if !ctl.upcheck()? {
+        return Ok(());
+    }
+    if arg.split_whitespace().next().is_none() {
+        out("Error: restart requires a process name");
+        ctl.exitstatus = status::GENERIC;
+        help::print("restart");
+        return Ok(());
+    }
+    stop(ctl, arg)?;
+    start(ctl, arg)
+}
+
+fn signal(ctl: &mut Ctl, arg: &str) -> CmdResult {
+    if !ctl.upcheck()? {
+        return Ok(());
+    }
+    let args: Vec<&str> = arg.split_whitespace().collect();
+    if args.len() < 2 {
+        out("Error: signal requires a signal name and a process name");
+        help::print("signal");
+        ctl.exitstatus = status::GENERIC;
+        return Ok(());
+    }
+    let sig = Value::str(args[0]);
+    let names = &args[1..];
+    if names.contains(&"all") {
+        for r in items(call(ctl, "supervisor.signalAllProcesses", std::slice::from_ref(&sig))?) {
+            out(&signal_result(&r, "signalled"));
+            ctl.set_exitstatus_from_fault(i(&r, "status") as i32, None);
+        }
+        return Ok(());
+    }
+    for name in names {
+        let (group, process) = split_namespec(name);
+        match process {
+            None => match call(ctl, "supervisor.signalProcessGroup", &[Value::str(&group), sig.clone()]) {
+                Ok(results) => {
+                    for r in items(results) {
+                        out(&signal_result(&r, "signalled"));
+                        ctl.set_exitstatus_from_fault(i(&r, "status") as i32, None);
+                    }
+                }
+                Err(CallError::Fault(f)) if f.code == 10 => {
+                    out(&format!("{group}: ERROR (no such group)"));
+                    ctl.exitstatus = status::GENERIC;
+                }
+                Err(e) => return Err(e),
+            },
+            Some(process) => match call(ctl, "supervisor.signalProcess", &[Value::str(*name), sig.clone()]) {
+                Ok(_) => out(&format!("{}: signalled", namespec(&group, &process))),
+                Err(CallError::Fault(f)) => {
+                    out(&signal_result(&fault_result(&f, &group, &process), "signalled"));
+                    ctl.set_exitstatus_from_fault(f.code, None);
+                }
+                Err(e) => return Err(e),
+            },
+        }
+    }
+    Ok(())
+}
+
+fn pid(ctl: &mut Ctl, arg: &str) -> CmdResult {
+    if !ctl.upcheck()? {
+        return Ok(());
+    }
+    let names: Vec<&str> = arg.split_whitespace().collect();
+    if names.is_empty() {
+        let pid = call(ctl, "supervisor.getPID", &[])?;
+        out(&pid.as_int().unwrap_or(0).to_string());
+    } else if names.contains(&"all") {
+        for info in items(call(ctl, "supervisor.getAllProcessInfo", &[])?) {
+            out(&i(&info, "pid").to_string());
+        }
+    } else {
+        for name in names {
+            match call(ctl, "supervisor.getProcessInfo", &[Value::str(name)]) {
+                Ok(info) => {
+                    let pid = i(&info, "pid");
+                    out(&pid.to_string());
+                    if pid == 0 {
+                        ctl.exitstatus = status::NOT_RUNNING;
+                    }
+                }
+                Err(CallError::Fault(f)) if f.code == 10 => {
+                    ctl.exitstatus = status::GENERIC;
+                    out(&format!("No such process {name}"));
+                }
+                Err(e) => {
+                    ctl.exitstatus = status::GENERIC;
+                    return Err(e);
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+fn tail(ctl: &mut Ctl, arg: &str) -> CmdResult {
+    if !ctl.upcheck()? {
+        return Ok(());
+    }
+    let mut args: Vec<&str> = arg.split_whitespace().collect();
+    if args.is_empty() || args.len() > 3 {
+        out(if args.is_empty() { "Error: too few arguments" } else { "Error: too many arguments" });
+        ctl.exitstatus = status::GENERIC;
+        help::print("tail");
+        return Ok(());
+    }
+    let modifier = if args[0].starts_with('-') { Some(args.remove(0)) } else { None };
+    let (name, channel) = match args.as_slice() {
+        [] => {
+            out("Error: tail requires process name");
+            ctl.exitstatus = status::GENERIC;
+            return Ok(());
+        }
+        [name] => (name.to_string(), "stdout".to_string()),
+        [name, .., channel] => {
+            let channel = channel.to_lowercase();
+            if channel != "stdout" && channel != "stderr" {
+                out(&format!("Error: bad channel {}", crate::config::ini::py_repr(&channel)));
+                ctl.exitstatus = status::GENERIC;
+                return Ok(());
+            }
+            (name.to_string(), channel)
+        }
+    };
+    let mut bytes = 1600i64;
+    if let Some(m) = modifier {
+        let what = &m[1..];
+        if what == "f" {
+            return stream::tail_f(ctl, &format!("/logtail/{name}/{channel}"));
+        }
+        match crate::config::values::py_int_radix(what, 10) {
+            Some(n) => bytes = n,
+            None => {
+                out(&format!("Error: bad argument {m}"));
+                ctl.exitstatus = status::GENERIC;
+                return Ok(());
+            }
+        }
+    }
+    let method =
+        if channel == "stdout" { "supervisor.readProcessStdoutLog" } else { "supervisor.readProcessStderrLog" };
+    match call(ctl, method, &[Value::str(&name), Value::Int(-bytes), Value::Int(0)]) {
+        Ok(text) => out(text.as_str().unwrap_or("")),
+        Err(CallError::Fault(f)) if matches!(f.code, 20 | 30 | 10) => {
+            ctl.exitstatus = status::GENERIC;
+            let why = match f.code {
+                20 => "no log file",
+                30 => "unknown error reading log",
+                _ => "no such process name",
+            };
+            out(&format!("{name}: ERROR ({why})"));
+        }
+        Err(e) => {
+            ctl.exitstatus = status::GENERIC;
+            return Err(e);
+        }
+    }
+    Ok(())
+}
+
+fn maintail(ctl: &mut Ctl, arg: &str) -> CmdResult {
+    if !ctl.upcheck()? {
+        return Ok(());
+    }
+    let args: Vec<&str> = arg.split_whitespace().collect();
+    let bytes = match args.as_slice() {
+        [] => 1600,
+        [one] => {
+            let Some(what) = one.strip_prefix('-') else {
+                out(&format!("Error: bad argument {one}"));
+                ctl.exitstatus = status::GENERIC;
+                return Ok(());
+            };
+            if what == "f" {
+                return stream::tail_f(ctl, "/mainlogtail");
+            }
+            match crate::config::values::py_int_radix(what, 10) {
+                Some(n) => n,
+                None => {
+                    out(&format!("Error: bad argument {one}"));
+                    ctl.exitstatus = status::GENERIC;
+                    return Ok(());
+                }
+            }
+        }
+        _ => {
+            out("Error: too many arguments");
+            ctl.exitstatus = status::GENERIC;
+            help::print("maintail");
+            return Ok(());
+        }
+    };
+    match call(ctl, "supervisor.readLog", &[Value::Int(-bytes), Value::Int(0)]) {
+        Ok(text) => out(text.as_str().unwrap_or("")),
+        Err(CallError::Fault(f)) if f.code == 20 || f.code == 30 => {
+            ctl.exitstatus = status::GENERIC;
+            let why = if f.code == 20 { "no log file" } else { "unknown error reading log" };
+            out(&format!("supervisord: ERROR ({why})"));
+        }
+        Err(e) => {
+            ctl.exitstatus = status::GENERIC;
+            return Err(e);
+        }
+    }
+    Ok(())
+}
+
+fn clear_result(r: &Value) -> String {
+    let name = namespec(&s(r, "group"), &s(r, "name"));
+    match i(r, "status") {
+        10 => format!("{name}: ERROR (no such process)"),
+        30 => format!("{name}: ERROR (failed)"),
+        80 => format!("{name}: cleared"),
+        _ => format!("{name}: ERROR ({})", s(r, "description")),
+    }
+}
+
+fn clear(ctl: &mut Ctl, arg: &str) -> CmdResult {
+    if !ctl.upcheck()? {
+        return Ok(());
+    }
+    let names: Vec<&str> = arg.split_whitespace().collect();
+    if names.is_empty() {
+        out("Error: clear requires a process name");
+        ctl.exitstatus = status::GENERIC;
+        help::print("clear");
+        return Ok(());
+    }
+    if names.contains(&"all") {
+        for r in items(call(ctl, "supervisor.clearAllProcessLogs", &[])?) {
+            out(&clear_result(&r));
+            ctl.set_exitstatus_from_fault(i(&r, "status") as i32, None);
+        }
+        return Ok(());
+    }
+    for name in names {
+        let (group, process) = split_namespec(name);
+        let process = process.unwrap_or_default();
+        match call(ctl, "supervisor.clearProcessLogs", &[Value::str(name)]) {
+            Ok(_) => out(&format!("{}: cleared", namespec(&group, &process))),
+            Err(CallError::Fault(f)) => {
+                out(&clear_result(&fault_result(&f, &group, &process)));
+                ctl.set_exitstatus_from_fault(f.code, None);
+            }
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(())
+}
+
+fn no_args(ctl: &mut Ctl, cmd: &str, arg: &str) -> bool {
+    if arg.is_empty() {
+        return true;
+    }
+    out(&format!("Error: {cmd} accepts no arguments"));
+    ctl.exitstatus = status::GENERIC;
+    help::print(cmd);
+    false
+}
+
+fn avail(ctl: &mut Ctl, arg: &str) -> CmdResult {
+    let json = arg.split_whitespace().any(|a| a == "--json");
+    let rest: Vec<&str> = arg.split_whitespace().filter(|a| *a != "--json").collect();
+    if !no_args(ctl, "avail", &rest.join(" ")) {
+        return Ok(());
+    }
+    match call(ctl, "supervisor.getAllConfigInfo", &[]) {
+        Ok(infos) => {
+            let infos = items(infos);
+            if json {
+                out(&super::json::values(&infos));
+                return Ok(());
+            }
+            for c in infos {
+                let name = namespec(&s(&c, "group"), &s(&c, "name"));
+                let inuse = if c.get("inuse") == Some(&Value::Bool(true)) { "in use" } else { "avail" };
+                let auto = if c.get("autostart") == Some(&Value::Bool(true)) { "auto" } else { "manual" };
+                let prio = format!("{}:{}", i(&c, "group_prio"), i(&c, "process_prio"));
+                out(&format!("{name:<32} {inuse:<9} {auto:<9} {prio}"));
+            }
+        }
+        Err(CallError::Fault(f)) if f.code == 6 => {
+            ctl.exitstatus = status::GENERIC;
+            out("ERROR: supervisor shutting down");
+        }
+        Err(e) => {
+            ctl.exitstatus = status::GENERIC;
+            return Err(e);
+        }
+    }
+    Ok(())
+}
+
+/// [[added, changed, removed]] as three name lists.
+fn diff_lists(v: &Value) -> (Vec<String>, Vec<String>, Vec<String>) {
+    let inner = match v {
+        Value::Array(outer) => outer.first().cloned().unwrap_or(Value::Array(vec![])),
+        _ => Value::Array(vec![]),
+    };
+    let list = |idx: usize| -> Vec<String> {
+        match &inner {
+            Value::Array(parts) => match parts.get(idx) {
+                Some(Value::Array(names)) => names.iter().filter_map(|n| n.as_str().map(str::to_string)).collect(),
+                _ => Vec::new(),
+            },
+            _ => Vec::new(),
+        }
+    };
+    (list(0), list(1), list(2))
+}
+
+fn reread(ctl: &mut Ctl, arg: &str) -> CmdResult {
+    if !no_args(ctl, "reread", arg) {
+        return Ok(());
+    }
+    match call(ctl, "supervisor.reloadConfig", &[]) {
+        Ok(v) => {
+            let (added, changed, removed) = diff_lists(&v);
+            let mut lines: Vec<(String, &str)> = Vec::new();
+            for (names, what) in [(added, "available"), (changed, "changed"), (removed, "disappeared")] {
+                for n in names {
+                    lines.retain(|(existing, _)| *existing != n);
+                    lines.push((n, what));
+                }
+            }
+            if lines.is_empty() {
+                out("No config updates to processes");
+            }
+            lines.sort();
+            for (n, what) in lines {
+                out(&format!("{n}: {what}"));
+            }
+        }
+        Err(CallError::Fault(f)) if f.code == 6 || f.code == 92 => {
+            ctl.exitstatus = status::GENERIC;
+            if f.code == 6 {
+                out("ERROR: supervisor shutting down");
+            } else {
+                out(&format!("ERROR: {}", f.string));
+            }
+        }
+        Err(e) => {
+            ctl.exitstatus = status::GENERIC;
+            return Err(e);
+        }
+    }
+    Ok(())
+}
+
+fn update(ctl: &mut Ctl, arg: &str) -> CmdResult {
+    let result = match call(ctl, "supervisor.reloadConfig", &[]) {
+        Ok(v) => v,
+        Err(CallError::Fault(f)) if f.code == 6 => {
+            ctl.exitstatus = status::GENERIC;
+            out("ERROR: already shutting down");
+            return Ok(());
+        }
+        Err(e) => {
+            ctl.exitstatus = status::GENERIC;
+            return Err(e);
+        }
+    };
+    let (added, changed, removed) = diff_lists(&result);
+    let mut wanted: Vec<String> = arg.split_whitespace().map(str::to_string).collect();
+    wanted.sort();
+    wanted.dedup();
+    if wanted.iter().any(|w| w == "all") {
+        wanted.clear();
+    }
+    if !wanted.is_empty() {
+        let mut groups: Vec<String> =
+            items(call(ctl, "supervisor.getAllProcessInfo", &[])?).iter().map(|i| s(i, "group")).collect();
+        groups.extend(added.iter().cloned());
+        for g in &wanted {
+            if !groups.contains(g) {
+                out(&format!("ERROR: no such group: {g}"));
+                ctl.exitstatus = status::GENERIC;
+            }
+        }
+    }
+    let selected = |g: &String| wanted.is_empty() || wanted.contains(g);
+    for g in removed.iter().filter(|g| selected(g)) {
+        let results = items(call(ctl, "supervisor.stopProcessGroup", &[Value::str(g)])?);
+        out(&format!("{g}: stopped"));
+        if results.iter().any(|r| i(r, "status") == 30) {
+            out(&format!("{g}: has problems; not removing"));
+            ctl.exitstatus = status::GENERIC;
+            continue;
+        }
+        call(ctl, "supervisor.removeProcessGroup", &[Value::str(g)])?;
+        out(&format!("{g}: removed process group"));
+    }
+    for g in changed.iter().filter(|g| selected(g)) {
+        call(ctl, "supervisor.stopProcessGroup", &[Value::str(g)])?;
+        out(&format!("{g}: stopped"));
+        call(ctl, "supervisor.removeProcessGroup", &[Value::str(g)])?;
+        call(ctl, "supervisor.addProcessGroup", &[Value::str(g)])?;
+        out(&format!("{g}: updated process group"));
+    }
+    for g in added.iter().filter(|g| selected(g)) {
+        call(ctl, "supervisor.addProcessGroup", &[Value::str(g)])?;
+        out(&format!("{g}: added process group"));
+    }
+    Ok(())
+}
+
+fn add(ctl: &mut Ctl, arg: &str) -> CmdResult {
+    for name in arg.split_whitespace() {
+        match call(ctl, "supervisor.addProcessGroup", &[Value::str(name)]) {
+            Ok(_) => out(&format!("{name}: added process group")),
+            Err(CallError::Fault(f)) if f.code == 6 => {
+                out("ERROR: shutting down");
+                ctl.exitstatus = status::GENERIC;
+            }
+            Err(CallError::Fault(f)) if f.code == 90 => out("ERROR: process group already active"),
+            Err(CallError::Fault(f)) if f.code == 10 => {
+                out(&format!("ERROR: no such process/group: {name}"));
+                ctl.exitstatus = status::GENERIC;
+            }
+            Err(e) => {
+                ctl.exitstatus = status::GENERIC;
+                return Err(e);
+            }
+        }
+    }
+    Ok(())
+}
+
+fn remove(ctl: &mut Ctl, arg: &str) -> CmdResult {
+    for name in arg.split_whitespace() {
+        match call(ctl, "supervisor.removeProcessGroup", &[Value::str(name)]) {
+            Ok(_) => out(&format!("{name}: removed process group")),
+            Err(CallError::Fault(f)) if f.code == 91 || f.code == 10 => {
+                ctl.exitstatus = status::GENERIC;
+                if f.code == 91 {
+                    out(&format!("ERROR: process/group still running: {name}"));
+                } else {
+                    out(&format!("ERROR: no such process/group: {name}"));
+                }
+            }
+            Err(e) => {
+                ctl.exitstatus = status::GENERIC;
+                return Err(e);
+            }
+        }
+    }
+    Ok(())
+}
+
+fn reload(ctl: &mut Ctl, arg: &str) -> CmdResult {
+    if !no_args(ctl, "reload", arg) {
+        return Ok(());
+    }
+    if ctl.opts.interactive && !super::shell::confirm("Really restart the remote supervisord process y/N? ") {
+        return Ok(());
+    }
+    match call(ctl, "supervisor.restart", &[]) {
+        Ok(_) => out("Restarted supervisord"),
+        Err(CallError::Fault(f)) if f.code == 6 => {
+            ctl.exitstatus = status::GENERIC;
+            out("ERROR: already shutting down");
+        }
+        Err(e) => {
+            ctl.exitstatus = status::GENERIC;
+            return Err(e);
+        }
+    }
+    Ok(())
+}
+
+fn shutdown(ctl: &mut Ctl, arg: &str) -> CmdResult {
+    if !arg.is_empty() {
+        out("Error: shutdown accepts no arguments");
+        ctl.exitstatus = status::GENERIC;
+        help::print("shutdown");
+        return Ok(());
+    }
+    if ctl.opts.interactive && !super::shell::confirm("Really shut the remote supervisord process down y/N? ") {
+        return Ok(());
+    }
+    match call(ctl, "supervisor.shutdown", &[]) {
+        Ok(_) => out("Shut down"),
+        Err(CallError::Fault(f)) if f.code == 6 => out("ERROR: already shutting down"),
+        Err(CallError::Connect(e)) if matches!(e.raw_os_error(), Some(libc::ECONNREFUSED) | Some(libc::ENOENT)) => {
+            ctl.exitstatus = status::GENERIC;
+            let what = if e.raw_os_error() == Some(libc::ENOENT) { "no such file" } else { "refused connection" };
+            out(&format!("ERROR: {} {what} (already shut down?)", ctl.opts.serverurl));
+        }
+        Err(e) => {
+            ctl.exitstatus = status::GENERIC;
+            return Err(e);
+        }
+    }
+    Ok(())
+}
+
+fn version(ctl: &mut Ctl, arg: &str) -> CmdResult {
+    if !no_args(ctl, "version", arg) {
+        return Ok(());
+    }
+    if !ctl.upcheck()? {
+        return Ok(());
+    }
+    let v = call(ctl, "supervisor.getSupervisorVersion", &[])?;
+    out(v.as_str().unwrap_or(""));
+    Ok(())
+}
+
+fn open(ctl: &mut Ctl, arg: &str) -> CmdResult {
+    let url = arg.trim();
+    if !(url.starts_with("unix:") || url.starts_with("http:")) {
+        out("ERROR: url must be http:// or unix://");
+        ctl.exitstatus = status::GENERIC;
+        return Ok(());
+    }
+    ctl.opts.serverurl = url.to_string();
+    let saved = ctl.exitstatus;
+    let result = status(ctl, "");
+    ctl.exitstatus = saved;
+    result
+}

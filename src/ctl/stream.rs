@@ -1,0 +1,178 @@
+//! `tail -f`, `maintail -f` and `fg`: follow /logtail streams until Ctrl-C (which
+//! returns to the shell instead of killing supervisorctl).
+
+use std::io::{Read, Write};
+use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
+
+use super::client::{CallError, Conn};
+use super::{out, status, CmdResult, Ctl};
+use crate::rpc::xmlrpc::Value;
+
+/// Ctrl-C becomes a readable byte on this pipe while a stream is followed.
+fn interrupt_pipe() -> Option<OwnedFd> {
+    crate::sys::install_signal_pipe(&[libc::SIGINT]).ok()
+}
+
+fn readable(fds: &[BorrowedFd]) -> Vec<bool> {
+    let mut pfds: Vec<rustix::event::PollFd> =
+        fds.iter().map(|fd| rustix::event::PollFd::new(fd, rustix::event::PollFlags::IN)).collect();
+    loop {
+        match rustix::event::poll(&mut pfds, None) {
+            Ok(_) => break,
+            Err(rustix::io::Errno::INTR) => continue,
+            Err(_) => return vec![true; fds.len()],
+        }
+    }
+    pfds.iter().map(|p| !p.revents().is_empty()).collect()
+}
+
+fn copy_some(conn: &mut Conn, to: &mut impl Write) -> bool {
+    let mut buf = [0u8; 16 * 1024];
+    match conn.read(&mut buf) {
+        Ok(0) | Err(_) => false,
+        Ok(n) => {
+            let _ = to.write_all(&buf[..n]);
+            let _ = to.flush();
+            true
+        }
+    }
+}
+
+fn open_stream(ctl: &Ctl, path: &str) -> Option<Conn> {
+    match ctl.client().stream(path) {
+        Ok(c) => Some(c),
+        Err(CallError::Http(code, _)) => {
+            eprintln!("{}{path} Cannot read, status code {code}", ctl.opts.serverurl);
+            None
+        }
+        Err(e) => {
+            eprintln!("{}{path} Cannot connect, error: {}", ctl.opts.serverurl, e.python_repr());
+            None
+        }
+    }
+}
+
+pub fn tail_f(ctl: &mut Ctl, path: &str) -> CmdResult {
+    out("==> Press Ctrl-C to exit <==");
+    let Some(mut conn) = open_stream(ctl, path) else { return Ok(()) };
+    let Some(intr) = interrupt_pipe() else { return Ok(()) };
+    let mut stdout = std::io::stdout();
+    loop {
+        let fd = crate::sys::borrow_fd(conn.raw_fd());
+        let ready = readable(&[fd, intr.as_fd()]);
+        if ready[1] {
+            out("");
+            return Ok(());
+        }
+        if ready[0] && !copy_some(&mut conn, &mut stdout) {
+            return Ok(());
+        }
+    }
+}
+
+/// `fg <process>`: the process's stdout and stderr on the terminal, each typed line
+/// sent to its stdin, until it stops, Ctrl-C or end of input.
+pub fn fg(ctl: &mut Ctl, arg: &str) -> CmdResult {
+    if !ctl.upcheck()? {
+        return Ok(());
+    }
+    let names: Vec<&str> = arg.split_whitespace().collect();
+    match names.len() {
+        0 => {
+            out("ERROR: no process name supplied");
+            ctl.exitstatus = status::GENERIC;
+            super::help::print("fg");
+            return Ok(());
+        }
+        1 => {}
+        _ => {
+            out("ERROR: too many process names supplied");
+            ctl.exitstatus = status::GENERIC;
+            return Ok(());
+        }
+    }
+    let name = names[0];
+    let client = ctl.client();
+    let info = match client.call("supervisor.getProcessInfo", &[Value::str(name)]) {
+        Ok(i) => i,
+        Err(CallError::Fault(f)) if f.code == 10 => {
+            out("ERROR: bad process name supplied");
+            ctl.exitstatus = status::GENERIC;
+            return Ok(());
+        }
+        Err(CallError::Fault(f)) => {
+            out(&format!("ERROR: <Fault {}: '{}'>", f.code, f.string));
+            return Ok(());
+        }
+        Err(e) => return Err(e),
+    };
+    let running = |i: &Value| i.get("state").and_then(Value::as_int) == Some(20);
+    if !running(&info) {
+        out("ERROR: process not running");
+        ctl.exitstatus = status::GENERIC;
+        return Ok(());
+    }
+    out("==> Press Ctrl-C to exit <==");
+    let (Some(mut stdout_conn), Some(mut stderr_conn)) =
+        (open_stream(ctl, &format!("/logtail/{name}/stdout")), open_stream(ctl, &format!("/logtail/{name}/stderr")))
+    else {
+        return Ok(());
+    };
+    let Some(intr) = interrupt_pipe() else { return Ok(()) };
+    let stdin = std::io::stdin();
+    let mut line = Vec::new();
+    let (mut out_open, mut err_open) = (true, true);
+    loop {
+        let fds = [
+            crate::sys::borrow_fd(stdout_conn.raw_fd()),
+            crate::sys::borrow_fd(stderr_conn.raw_fd()),
+            stdin.as_fd(),
+            intr.as_fd(),
+        ];
+        let ready = readable(&fds);
+        if ready[3] {
+            out("Exiting foreground");
+            return Ok(());
+        }
+        if ready[0] && out_open {
+            out_open = copy_some(&mut stdout_conn, &mut std::io::stdout());
+        }
+        if ready[1] && err_open {
+            err_open = copy_some(&mut stderr_conn, &mut std::io::stderr());
+        }
+        if ready[2] {
+            let mut byte = [0u8; 1];
+            match rustix::io::read(stdin.as_fd(), &mut byte) {
+                Ok(0) | Err(_) => {
+                    out("Exiting foreground");
+                    return Ok(());
+                }
+                Ok(_) => line.push(byte[0]),
+            }
+            if byte[0] != b'\n' {
+                continue;
+            }
+            let text = String::from_utf8_lossy(&line).into_owned();
+            line.clear();
+            match client.call("supervisor.sendProcessStdin", &[Value::str(name), Value::Str(text)]) {
+                Ok(_) => {}
+                Err(CallError::Fault(f)) => {
+                    if f.code == 70 {
+                        out("Process got killed");
+                    } else {
+                        out(&format!("ERROR: <Fault {}: '{}'>", f.code, f.string));
+                    }
+                    out("Exiting foreground");
+                    return Ok(());
+                }
+                Err(e) => return Err(e),
+            }
+            let still = client.call("supervisor.getProcessInfo", &[Value::str(name)]).map(|i| running(&i));
+            if still.ok() != Some(true) {
+                out("Process got killed");
+                out("Exiting foreground");
+                return Ok(());
+            }
+        }
+    }
+}
