@@ -168,4 +168,5 @@ pub fn send_stdin(sup: &mut Supervisor, id: ProcId, data: &[u8]) -> Result<(), S
 /// REMOTE_COMMUNICATION (event delivery is its own module).
 pub fn remote_comm_event(sup: &mut Supervisor, kind: &str, data: &str) {
     sup.log.log(LogLevel::Debug, &format!("remote communication event: type:{kind} ({} bytes)", data.len()));
+    sup.notify(super::events::Kind::RemoteCommunication, format!("type:{kind}\n{data}").into_bytes());
 }

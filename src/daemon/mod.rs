@@ -3,7 +3,9 @@
 pub mod api;
 mod check;
 mod command;
+mod events;
 mod lifecycle;
+mod listeners;
 mod logfile;
 mod mainlog;
 mod options;
@@ -141,6 +143,7 @@ fn run(progname: &str, path: &Path, args: options::Args, cfg: ServerConfig) -> i
         }
     };
     sup.log.info(&format!("supervisord started with pid {}", std::process::id()));
+    sup.notify(events::Kind::SupervisorRunning, Vec::new());
     sup.autostart();
     let code = match sup.run() {
         Ok(supervisor::Exit::Shutdown) => 0,

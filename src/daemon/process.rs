@@ -92,11 +92,13 @@ pub enum Effect {
         generation: u64,
     },
     Log(LogLevel, String),
-    /// For PROCESS_STATE_* events; `expected` matters for EXITED.
+    /// For PROCESS_STATE_* events, with the pid and retry count at the change.
     Changed {
         from: State,
         to: State,
         expected: bool,
+        pid: u32,
+        tries: i64,
     },
 }
 
@@ -179,7 +181,7 @@ impl Process {
             return;
         }
         self.state = to;
-        fx.push(Effect::Changed { from, to, expected });
+        fx.push(Effect::Changed { from, to, expected, pid: self.pid, tries: self.backoff });
     }
 
     fn arm(&mut self, after: Duration, kind: TimerKind, fx: &mut Vec<Effect>) {
@@ -227,8 +229,8 @@ impl Process {
     }
 
     fn enter_backoff(&mut self, allow_start: bool, fx: &mut Vec<Effect>) {
-        self.change(State::Backoff, true, fx);
         self.backoff += 1;
+        self.change(State::Backoff, true, fx);
         if self.backoff > self.config.startretries {
             self.give_up(fx);
             self.log(
@@ -341,14 +343,15 @@ impl Process {
         });
         let name = self.config.name.clone();
         let how = status.describe();
-        self.pid = 0;
         if self.killing {
             self.killing = false;
             self.exitstatus = Some(es);
             self.change(State::Stopped, true, fx);
             let level = if expected { LogLevel::Info } else { LogLevel::Warn };
             self.log(level, format!("stopped: {name} ({how})"), fx);
+            self.pid = 0;
         } else if too_quickly && self.state == State::Starting {
+            self.pid = 0;
             self.exitstatus = None;
             self.spawnerr = Some("Exited too quickly (process log may have details)".into());
             self.log(LogLevel::Warn, format!("exited: {name} ({how}; not expected)"), fx);
@@ -367,6 +370,8 @@ impl Process {
                 self.change(State::Exited, false, fx);
                 self.log(LogLevel::Warn, format!("exited: {name} ({how}; not expected)"), fx);
             }
+            // The pid stays in the EXITED event; the process is gone from here on.
+            self.pid = 0;
             let restart = match self.config.autorestart {
                 AutoRestart::Always => true,
                 AutoRestart::Unexpected => !expected,

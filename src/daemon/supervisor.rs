@@ -5,6 +5,8 @@ use std::collections::HashMap;
 use std::os::fd::OwnedFd;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
+use super::events::{Capture, Kind, Listener};
+use super::listeners::Bus;
 use super::mainlog::MainLog;
 use super::output::{strip_ansi, Channel, ChannelLog};
 use super::process::{Effect, ExitStatus, Process, State, TimerKind};
@@ -44,6 +46,7 @@ pub(crate) enum Timer {
     ShutdownReport,
     Conn { id: u64, generation: u64 },
     Tail { id: u64 },
+    Tick(u64),
 }
 
 /// A process with its pipes and logs.
@@ -55,6 +58,10 @@ pub struct Managed {
     /// Input not yet taken by the child, and the reactor key watching its stdin.
     stdin_buf: Vec<u8>,
     stdin_key: Option<usize>,
+    /// The event protocol state, for members of an event listener pool.
+    pub listener: Option<Listener>,
+    /// Capture-mode state per channel (stdout, stderr).
+    capture: [Capture; 2],
     /// (reactor key, read end) of the stdout and stderr pipes while open.
     pipes: [Option<(usize, OwnedFd)>; 2],
 }
@@ -80,6 +87,7 @@ pub struct Supervisor {
     next_id: ProcId,
     pub(crate) base_env: Vec<(String, String)>,
     pub(crate) http: crate::rpc::server::Http,
+    pub(crate) bus: Bus,
     signals: OwnedFd,
     /// Groups still to stop during a shutdown or reload, lowest priority first.
     stop_queue: Vec<String>,
@@ -131,6 +139,7 @@ impl Supervisor {
             pending: None,
             reload_config,
             http: Default::default(),
+            bus: Bus::default(),
             syslog: None,
             read_buf: vec![0; READ_CHUNK],
         })
@@ -154,6 +163,7 @@ impl Supervisor {
             return false;
         }
         let mut members = Vec::new();
+        let is_pool = matches!(config.kind, crate::config::GroupKind::EventListenerPool(_));
         let sd = &self.cfg.supervisord;
         for pc in &config.processes {
             let resolve = |ch: Channel, c: &crate::config::ChannelLogConfig| {
@@ -180,6 +190,8 @@ impl Supervisor {
                     stdin: None,
                     stdin_buf: Vec::new(),
                     stdin_key: None,
+                    listener: is_pool.then(Listener::default),
+                    capture: Default::default(),
                     pipes: [None, None],
                 },
             );
@@ -193,7 +205,12 @@ impl Supervisor {
             .iter()
             .position(|g| (g.config.priority, &g.config.name) > (config.priority, &config.name))
             .unwrap_or(self.groups.len());
+        if let crate::config::GroupKind::EventListenerPool(pool) = &config.kind {
+            self.add_pool(&config.name, pool.events.clone(), pool.buffer_size);
+        }
+        let name = config.name.clone();
         self.groups.insert(pos, Group { config, members });
+        self.notify(Kind::GroupAdded, format!("groupname:{name}\n").into_bytes());
         true
     }
 
@@ -223,6 +240,8 @@ impl Supervisor {
             return false;
         }
         self.groups.remove(pos);
+        self.remove_pool(name);
+        self.notify(Kind::GroupRemoved, format!("groupname:{name}\n").into_bytes());
         for id in members {
             for slot in 0..2 {
                 self.close_pipe(id, slot);
@@ -296,7 +315,9 @@ impl Supervisor {
                         self.reactor.schedule_in(after, Timer::Proc { id, kind, generation });
                     }
                     Effect::Log(level, msg) => self.log.log(level, &msg),
-                    Effect::Changed { .. } => {}
+                    Effect::Changed { from, to, expected, pid, tries } => {
+                        self.notify_state(id, from, to, expected, pid, tries)
+                    }
                 }
             }
             fx = next;
@@ -443,11 +464,58 @@ impl Supervisor {
     }
 
     fn handle_output(&mut self, id: ProcId, channel: Channel, data: &[u8]) {
+        let Some(m) = self.procs.get_mut(&id) else { return };
+        // A listener's stdout is the protocol: logged as is, then parsed.
+        if channel == Channel::Stdout && m.listener.is_some() {
+            self.log_output(id, channel, data);
+            self.listener_output(id, data);
+            return;
+        }
+        let cfg = if channel == Channel::Stdout { &m.proc.config.stdout } else { &m.proc.config.stderr };
+        let (capture_max, events) = (cfg.capture_maxbytes, cfg.events_enabled);
+        let (name, group, pid) = (m.proc.config.name.clone(), m.proc.config.group.clone(), m.proc.pid);
+        if events {
+            let kind = if channel == Channel::Stdout { Kind::ProcessLogStdout } else { Kind::ProcessLogStderr };
+            let mut payload =
+                format!("processname:{name} groupname:{group} pid:{pid} channel:{}\n", channel.name()).into_bytes();
+            payload.extend_from_slice(&self.maybe_strip(data));
+            self.notify(kind, payload);
+        }
+        if capture_max <= 0 {
+            self.log_output(id, channel, data);
+            return;
+        }
+        let Some(m) = self.procs.get_mut(&id) else { return };
+        let (to_log, captured) = m.capture[channel as usize].feed(data, usize::try_from(capture_max).unwrap_or(0));
+        self.log_output(id, channel, &to_log);
+        for text in captured {
+            let kind = if channel == Channel::Stdout {
+                Kind::ProcessCommunicationStdout
+            } else {
+                Kind::ProcessCommunicationStderr
+            };
+            let mut payload = format!("processname:{name} groupname:{group} pid:{pid}\n").into_bytes();
+            payload.extend_from_slice(&self.maybe_strip(&text));
+            self.notify(kind, payload);
+        }
+    }
+
+    fn maybe_strip(&self, data: &[u8]) -> Vec<u8> {
+        if self.cfg.supervisord.strip_ansi {
+            strip_ansi(data)
+        } else {
+            data.to_vec()
+        }
+    }
+
+    /// Output to the log file, syslog and (at debug) the main log.
+    fn log_output(&mut self, id: ProcId, channel: Channel, data: &[u8]) {
+        if data.is_empty() {
+            return;
+        }
         let strip = self.cfg.supervisord.strip_ansi;
         let debug = self.log.enabled(LogLevel::Debug);
-        let Some(m) = self.procs.get_mut(&id) else {
-            return;
-        };
+        let Some(m) = self.procs.get_mut(&id) else { return };
         let stripped;
         let data = if strip {
             stripped = strip_ansi(data);
@@ -496,6 +564,7 @@ impl Supervisor {
                 self.close_pipe(id, channel as usize);
             }
             self.close_stdin(id);
+            self.listener_reset(id);
             let allow = self.allow_start();
             let mut fx = Vec::new();
             if let Some(m) = self.procs.get_mut(&id) {
@@ -589,6 +658,7 @@ impl Supervisor {
         let first = self.mood == Mood::Running;
         self.mood = mood;
         if first {
+            self.notify(Kind::SupervisorStopping, Vec::new());
             self.stop_queue = self.groups.iter().map(|g| g.config.name.clone()).collect();
             self.reactor.schedule_in(Duration::ZERO, Timer::ShutdownReport);
         }
@@ -660,6 +730,7 @@ impl Supervisor {
             }
             Timer::Conn { id, generation } => crate::rpc::server::on_deadline(self, id, generation),
             Timer::Tail { id } => crate::rpc::server::on_tail_timer(self, id),
+            Timer::Tick(period) => self.on_tick(period),
             Timer::ShutdownReport => {
                 if self.mood == Mood::Running {
                     return;
@@ -695,7 +766,9 @@ impl Supervisor {
             self.log.warn(&w);
         }
         self.mood = Mood::Running;
+        self.bus = Bus::default();
         self.add_configured_groups();
+        self.notify(Kind::SupervisorRunning, Vec::new());
         self.log.info(&format!("supervisord started with pid {}", std::process::id()));
         self.autostart();
     }
@@ -730,6 +803,7 @@ impl Supervisor {
             for t in self.reactor.due_timers(now) {
                 self.on_timer(t);
             }
+            self.dispatch_events();
             crate::rpc::server::poll_waiting(self);
         }
     }

@@ -1,0 +1,205 @@
+//! Event delivery inside the daemon: notify pools, dispatch buffered events to READY
+//! listeners, read their answers, redeliver what fails, and TICK timers (armed only
+//! while some pool subscribes to them, so an idle daemon without tick listeners never
+//! wakes).
+
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use super::events::{envelope, Event, Kind, Listener, ListenerState, Pool, Pooled, Signal};
+use super::process::State;
+use super::supervisor::{ProcId, Supervisor, Timer};
+use crate::config::LogLevel;
+
+pub const TICK_PERIODS: [u64; 3] = [5, 60, 3600];
+
+#[derive(Default)]
+pub struct Bus {
+    pub pools: Vec<Pool>,
+    next_serial: u64,
+    ticks_armed: Vec<u64>,
+}
+
+impl Supervisor {
+    /// Offers an event to every pool subscribed to its type.
+    pub(crate) fn notify(&mut self, kind: Kind, payload: Vec<u8>) {
+        if !self.bus.pools.iter().any(|p| p.wants(kind)) {
+            return;
+        }
+        let serial = self.bus.next_serial;
+        self.bus.next_serial = self.bus.next_serial.wrapping_add(1);
+        let event = Event { kind, payload, serial: Some(serial) };
+        let mut overflows = Vec::new();
+        for pool in self.bus.pools.iter_mut().filter(|p| p.wants(kind)) {
+            if let Some(dropped) = pool.accept(event.clone(), false, None) {
+                overflows.push(format!("pool {} event buffer overflowed, discarding event {dropped}", pool.name));
+            }
+        }
+        for msg in overflows {
+            self.log.error(&msg);
+        }
+    }
+
+    /// A failed delivery goes back to the head of its pool's buffer.
+    fn rebuffer(&mut self, pool: &str, item: Pooled) {
+        let Some(p) = self.bus.pools.iter_mut().find(|p| p.name == pool) else { return };
+        let msg = format!(
+            "rebuffering event {} for pool {pool} (buf size={}, max={})",
+            item.event.serial.unwrap_or(0),
+            p.buffer.len(),
+            p.buffer_size
+        );
+        let dropped = p.accept(item.event, true, Some(item.pool_serial));
+        self.log.debug(&msg);
+        if let Some(d) = dropped {
+            self.log.error(&format!("pool {pool} event buffer overflowed, discarding event {d}"));
+        }
+    }
+
+    /// Sends buffered events, oldest first, to RUNNING listeners in READY state.
+    pub(crate) fn dispatch_events(&mut self) {
+        for pi in 0..self.bus.pools.len() {
+            loop {
+                let pool_name = self.bus.pools[pi].name.clone();
+                if self.bus.pools[pi].buffer.is_empty() {
+                    break;
+                }
+                let members: Vec<ProcId> =
+                    self.groups.iter().filter(|g| g.config.name == pool_name).flat_map(|g| g.members.clone()).collect();
+                let ready = members.into_iter().find(|id| {
+                    self.procs.get(id).is_some_and(|m| {
+                        m.proc.state == State::Running
+                            && m.listener.as_ref().is_some_and(|l| l.state == ListenerState::Ready)
+                    })
+                });
+                let Some(id) = ready else { break };
+                let Some(item) = self.bus.pools[pi].buffer.pop_front() else { break };
+                let bytes = envelope(&self.cfg.supervisord.identifier, &pool_name, &item);
+                let name = self.procs.get(&id).map(|m| m.proc.config.name.clone()).unwrap_or_default();
+                if self.write_stdin(id, &bytes).is_err() {
+                    self.log.debug(&format!(
+                        "epipe occurred while sending event {} to listener {name}, listener state unchanged",
+                        item.event.serial.unwrap_or(0)
+                    ));
+                    if let Some(p) = self.bus.pools.get_mut(pi) {
+                        p.accept(item.event, true, Some(item.pool_serial));
+                    }
+                    break;
+                }
+                self.log.debug(&format!("event {} sent to listener {name}", item.event.serial.unwrap_or(0)));
+                if let Some(l) = self.procs.get_mut(&id).and_then(|m| m.listener.as_mut()) {
+                    l.state = ListenerState::Busy;
+                    l.event = Some(item);
+                }
+            }
+        }
+    }
+
+    /// A listener wrote to stdout: run the protocol.
+    pub(crate) fn listener_output(&mut self, id: ProcId, data: &[u8]) {
+        let mut signals = Vec::new();
+        let Some(m) = self.procs.get_mut(&id) else { return };
+        let name = m.proc.config.name.clone();
+        let pool = m.proc.config.group.clone();
+        let Some(l) = m.listener.as_mut() else { return };
+        let in_flight = l.event.clone();
+        l.feed(data, &mut signals);
+        if signals.iter().any(|s| matches!(s, Signal::Result { .. } | Signal::BadResultLine(_))) {
+            l.event = None;
+        }
+        if signals.iter().any(|s| matches!(s, Signal::StateChanged(_, ListenerState::Unknown))) {
+            l.event = None;
+        }
+        for s in signals {
+            match s {
+                Signal::StateChanged(from, to) => {
+                    self.log.debug(&format!("{name}: {} -> {}", from.name(), to.name()));
+                    if to == ListenerState::Unknown {
+                        self.log.warn(&format!(
+                            "{name}: has entered the UNKNOWN state and will no longer receive events, this usually indicates the process violated the eventlistener protocol"
+                        ));
+                    }
+                }
+                Signal::Result { accepted: true } => self.log.debug(&format!("{name}: event was processed")),
+                Signal::Result { accepted: false } => {
+                    self.log.warn(&format!("{name}: event was rejected"));
+                    if let Some(item) = in_flight.clone() {
+                        self.rebuffer(&pool, item);
+                    }
+                }
+                Signal::BadResultLine(line) => {
+                    self.log.warn(&format!("{name}: bad result line: '{line}'"));
+                    if let Some(item) = in_flight.clone() {
+                        self.rebuffer(&pool, item);
+                    }
+                }
+            }
+        }
+    }
+
+    /// A listener process is gone (or respawned): its in-flight event is redelivered
+    /// and its protocol state starts over.
+    pub(crate) fn listener_reset(&mut self, id: ProcId) {
+        let Some(m) = self.procs.get_mut(&id) else { return };
+        let pool = m.proc.config.group.clone();
+        let Some(l) = m.listener.as_mut() else { return };
+        let in_flight = l.event.take();
+        *l = Listener::default();
+        if let Some(item) = in_flight {
+            self.rebuffer(&pool, item);
+        }
+    }
+
+    /// Arms the TICK timers some pool needs and that are not armed yet.
+    pub(crate) fn arm_ticks(&mut self) {
+        for period in TICK_PERIODS {
+            if self.bus.ticks_armed.contains(&period) || !self.bus.pools.iter().any(|p| p.wants(Kind::Tick(period))) {
+                continue;
+            }
+            self.bus.ticks_armed.push(period);
+            self.reactor.schedule_in(until_next_slice(period), Timer::Tick(period));
+        }
+    }
+
+    pub(crate) fn on_tick(&mut self, period: u64) {
+        self.bus.ticks_armed.retain(|p| *p != period);
+        let now = SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default().as_secs();
+        let slice = now - now % period;
+        self.notify(Kind::Tick(period), format!("when:{slice}").into_bytes());
+        self.arm_ticks();
+    }
+
+    pub(crate) fn add_pool(&mut self, name: &str, events: Vec<String>, buffer_size: i64) {
+        self.bus.pools.retain(|p| p.name != name);
+        self.bus.pools.push(Pool::new(name, events, buffer_size));
+        self.arm_ticks();
+    }
+
+    pub(crate) fn remove_pool(&mut self, name: &str) {
+        self.bus.pools.retain(|p| p.name != name);
+    }
+
+    /// PROCESS_STATE_* for a state change.
+    pub(crate) fn notify_state(&mut self, id: ProcId, from: State, to: State, expected: bool, pid: u32, tries: i64) {
+        let Some(m) = self.procs.get(&id) else { return };
+        let payload = super::events::process_state_payload(
+            &m.proc.config.name,
+            &m.proc.config.group,
+            from,
+            to,
+            expected,
+            pid,
+            tries,
+        );
+        if self.log.enabled(LogLevel::Trace) {
+            self.log.log(LogLevel::Trace, &format!("{} -> {}", m.proc.config.name, to.name()));
+        }
+        self.notify(Kind::ProcessState(to), payload);
+    }
+}
+
+/// Time until the next multiple of `period` seconds of wall-clock time.
+fn until_next_slice(period: u64) -> Duration {
+    let now = SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default();
+    let next = (now.as_secs() / period + 1) * period;
+    Duration::from_secs(next).saturating_sub(now) + Duration::from_millis(1)
+}
