@@ -76,7 +76,7 @@ pub enum StartError {
 /// spawn.
 pub fn start(sup: &mut Supervisor, id: ProcId) -> Result<(), StartError> {
     let Some(m) = sup.procs.get(&id) else { return Err(StartError::Unknown) };
-    let ctx = SpawnContext { base_env: &sup.base_env, serverurl: sup.cfg.serverurl.as_deref() };
+    let ctx = SpawnContext { base_env: &sup.base_env, serverurl: sup.cfg.serverurl.as_deref(), fcgi_socket: None };
     match spawn::precheck(&m.proc.config, &ctx) {
         Ok(_) => {}
         Err(CommandError::NotFound(msg)) => return Err(StartError::NotFound(msg)),

@@ -4,6 +4,7 @@ pub mod api;
 mod check;
 mod command;
 mod events;
+mod fcgi;
 mod lifecycle;
 mod listeners;
 mod logfile;

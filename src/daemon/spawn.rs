@@ -13,7 +13,8 @@ use crate::sys;
 /// The parent's ends of a new child's pipes.
 pub struct Spawned {
     pub pid: u32,
-    pub stdin: OwnedFd,
+    /// None for fcgi programs, whose fd 0 is the group's socket.
+    pub stdin: Option<OwnedFd>,
     pub stdout: OwnedFd,
     pub stderr: Option<OwnedFd>,
 }
@@ -23,6 +24,8 @@ pub struct SpawnContext<'a> {
     pub base_env: &'a [(String, String)],
     /// SUPERVISOR_SERVER_URL when the program's serverurl is AUTO.
     pub serverurl: Option<&'a str>,
+    /// The listening socket an fcgi program gets as fd 0 instead of a stdin pipe.
+    pub fcgi_socket: Option<std::os::fd::RawFd>,
 }
 
 fn set(env: &mut Vec<(String, String)>, k: &str, v: &str) {
@@ -94,14 +97,21 @@ pub fn spawn(cfg: &ProcessConfig, ctx: &SpawnContext) -> Result<Spawned, String>
         _ => None,
     };
     let spec_env: Vec<CString> = env.iter().filter_map(|(k, v)| CString::new(format!("{k}={v}")).ok()).collect();
-    let (stdin_r, stdin_w) = pipe(&cfg.name)?;
+    let stdin_pair = match ctx.fcgi_socket {
+        Some(_) => None,
+        None => Some(pipe(&cfg.name)?),
+    };
     let (stdout_r, stdout_w) = pipe(&cfg.name)?;
     let stderr_pair = if cfg.redirect_stderr { None } else { Some(pipe(&cfg.name)?) };
     let spec = sys::ChildSpec {
         filename: cstring(&filename)?,
         argv: argv.iter().map(|a| cstring(a)).collect::<Result<_, _>>()?,
         env: spec_env,
-        stdin: stdin_r.as_raw_fd(),
+        stdin: match (&stdin_pair, ctx.fcgi_socket) {
+            (Some((r, _)), _) => r.as_raw_fd(),
+            (None, Some(sock)) => sock,
+            (None, None) => -1,
+        },
         stdout: stdout_w.as_raw_fd(),
         stderr: stderr_pair.as_ref().map(|(_, w)| w.as_raw_fd()).unwrap_or(stdout_w.as_raw_fd()),
         directory: cfg.directory.as_deref().map(cstring).transpose()?,
@@ -121,15 +131,19 @@ pub fn spawn(cfg: &ProcessConfig, ctx: &SpawnContext) -> Result<Spawned, String>
         }
     })?;
     // The child ends close here, in the parent, when they go out of scope.
-    drop((stdin_r, stdout_w));
+    drop(stdout_w);
+    let stdin = stdin_pair.map(|(r, w)| {
+        drop(r);
+        nonblocking(&w);
+        w
+    });
     let stderr = stderr_pair.map(|(r, w)| {
         drop(w);
         r
     });
-    nonblocking(&stdin_w);
     nonblocking(&stdout_r);
     if let Some(e) = &stderr {
         nonblocking(e);
     }
-    Ok(Spawned { pid, stdin: stdin_w, stdout: stdout_r, stderr })
+    Ok(Spawned { pid, stdin, stdout: stdout_r, stderr })
 }

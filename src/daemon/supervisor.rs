@@ -69,6 +69,8 @@ pub struct Managed {
 pub struct Group {
     pub config: GroupConfig,
     pub members: Vec<ProcId>,
+    /// The shared socket of an fcgi-program group.
+    fcgi: Option<super::fcgi::Shared>,
 }
 
 /// What the loop ended with.
@@ -209,7 +211,11 @@ impl Supervisor {
             self.add_pool(&config.name, pool.events.clone(), pool.buffer_size);
         }
         let name = config.name.clone();
-        self.groups.insert(pos, Group { config, members });
+        let fcgi = match &config.kind {
+            crate::config::GroupKind::FastCgi(sock) => Some(super::fcgi::Shared::new(sock.clone())),
+            _ => None,
+        };
+        self.groups.insert(pos, Group { config, members, fcgi });
         self.notify(Kind::GroupAdded, format!("groupname:{name}\n").into_bytes());
         true
     }
@@ -338,7 +344,20 @@ impl Supervisor {
             m.proc.spawn_failed(msg, allow, fx);
             return;
         }
-        let ctx = SpawnContext { base_env: &self.base_env, serverurl: self.cfg.serverurl.as_deref() };
+        let group = m.proc.config.group.clone();
+        let fcgi_socket = match self.groups.iter_mut().find(|g| g.config.name == group).and_then(|g| g.fcgi.as_mut()) {
+            Some(shared) => match shared.fd() {
+                Ok(fd) => Some(fd),
+                Err(msg) => {
+                    m.stdout.close();
+                    m.stderr.close();
+                    m.proc.spawn_failed(msg, allow, fx);
+                    return;
+                }
+            },
+            None => None,
+        };
+        let ctx = SpawnContext { base_env: &self.base_env, serverurl: self.cfg.serverurl.as_deref(), fcgi_socket };
         match spawn::spawn(&m.proc.config, &ctx) {
             Ok(child) => {
                 let mut pipes: [Option<(usize, OwnedFd)>; 2] = [None, None];
@@ -356,7 +375,7 @@ impl Supervisor {
                     }
                 }
                 m.pipes = pipes;
-                m.stdin = Some(child.stdin);
+                m.stdin = child.stdin;
                 self.pids.insert(child.pid, id);
                 m.proc.spawned(child.pid, fx);
             }
@@ -546,6 +565,19 @@ impl Supervisor {
         }
     }
 
+    /// Closes an fcgi group's socket once none of its processes is alive.
+    fn release_fcgi_socket(&mut self, id: ProcId) {
+        let Some(group) = self.procs.get(&id).map(|m| m.proc.config.group.clone()) else { return };
+        let Some(g) = self.groups.iter().position(|g| g.config.name == group) else { return };
+        let procs = &self.procs;
+        let any_alive = self.groups[g].members.iter().any(|m| procs.get(m).is_some_and(|p| p.proc.pid != 0));
+        if let Some(shared) = self.groups[g].fcgi.as_mut() {
+            if !any_alive && shared.is_open() {
+                shared.close();
+            }
+        }
+    }
+
     /// Reaps every exited child.
     fn reap(&mut self) {
         while let Some((pid, status)) = sys::reap_one() {
@@ -573,6 +605,7 @@ impl Supervisor {
                 m.proc.exited(status, Instant::now(), wall_now(), allow, &mut fx);
             }
             self.apply(id, fx);
+            self.release_fcgi_socket(id);
         }
     }
 
