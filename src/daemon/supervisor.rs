@@ -790,8 +790,12 @@ impl Supervisor {
         }
         self.procs.clear();
         self.groups.clear();
-        self.reactor.retain_timers(|t| !matches!(t, Timer::Proc { .. }));
+        self.reactor.retain_timers(|t| !matches!(t, Timer::Proc { .. } | Timer::Tick(_)));
+        let servers_changed = self.cfg.servers != new.servers;
         self.cfg = new;
+        if servers_changed {
+            crate::rpc::server::reopen(self);
+        }
         if let Err(e) = self.log.open(&self.cfg.supervisord) {
             eprintln!("supervisord: {e}");
         }

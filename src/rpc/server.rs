@@ -39,6 +39,8 @@ pub struct Listener {
     pub config: HttpServerConfig,
     /// The socket file to remove at exit (unix servers).
     pub unix_path: Option<PathBuf>,
+    /// Its key in the loop once registered.
+    key: Option<usize>,
 }
 
 enum Stream {
@@ -198,7 +200,7 @@ pub fn open(configs: &[HttpServerConfig]) -> Result<(Vec<Listener>, Vec<Note>), 
         if c.username.is_none() {
             notes.push((true, format!("Server '{}' running without any HTTP authentication checking", c.section)));
         }
-        listeners.push(Listener { sock, config: c.clone(), unix_path });
+        listeners.push(Listener { sock, config: c.clone(), unix_path, key: None });
     }
     Ok((listeners, notes))
 }
@@ -210,10 +212,39 @@ pub fn register(sup: &mut Supervisor) {
             Sock::Unix(l) => l.as_raw_fd(),
             Sock::Tcp(l) => l.as_raw_fd(),
         };
-        if let Err(e) = sup.reactor.add(&fd, Source::Listener(i), false) {
-            sup.log.error(&format!("cannot watch an HTTP server socket: {e}"));
+        match sup.reactor.add(&fd, Source::Listener(i), false) {
+            Ok(key) => sup.http.listeners[i].key = Some(key),
+            Err(e) => sup.log.error(&format!("cannot watch an HTTP server socket: {e}")),
         }
     }
+}
+
+/// After a reload whose HTTP server settings changed: close the old servers and open
+/// the new ones. A server that cannot be opened is reported; the others serve on.
+pub fn reopen(sup: &mut Supervisor) {
+    for l in std::mem::take(&mut sup.http.listeners) {
+        if let Some(key) = l.key {
+            sup.reactor.remove(key);
+        }
+        if let Some(p) = &l.unix_path {
+            let _ = std::fs::remove_file(p);
+        }
+    }
+    let configs = sup.cfg.servers.clone();
+    for c in configs {
+        match open(std::slice::from_ref(&c)) {
+            Ok((mut listeners, notes)) => {
+                for (critical, note) in notes {
+                    let level =
+                        if critical { crate::config::LogLevel::Critical } else { crate::config::LogLevel::Info };
+                    sup.log.log(level, &note);
+                }
+                sup.http.listeners.append(&mut listeners);
+            }
+            Err(msg) => sup.log.critical(&format!("[{}]: {msg}", c.section)),
+        }
+    }
+    register(sup);
 }
 
 /// Removes the unix socket files (at exit).
