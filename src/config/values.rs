@@ -158,7 +158,6 @@ pub fn signal_number(s: &str) -> Result<i32> {
 }
 
 /// The conventional name of a signal number (`TERM` for 15), for log lines and RPC.
-#[allow(dead_code)] // the daemon's log lines use it (next change)
 pub fn signal_name(n: i32) -> Option<&'static str> {
     SIGNALS.iter().find(|&&(name, v)| v == n && !name.starts_with('_')).map(|&(name, _)| name)
 }
@@ -353,7 +352,6 @@ fn port_number(s: &str) -> Result<u16> {
 }
 
 /// A URL with a scheme and something after it (`urlparse` rules, loosely).
-#[allow(dead_code)] // supervisorctl's -s uses it (later change)
 pub fn url(s: &str) -> Result<String> {
     let ok = match s.split_once(':') {
         Some((scheme, rest)) => {

@@ -57,7 +57,6 @@ impl RotatingFile {
         })
     }
 
-    #[allow(dead_code)] // log reading (control plane)
     pub fn path(&self) -> &Path {
         &self.path
     }
@@ -107,7 +106,6 @@ impl RotatingFile {
     }
 
     /// Removes the file and starts an empty one (clearLog).
-    #[allow(dead_code)] // clearLog (control plane)
     pub fn clear(&mut self) -> io::Result<()> {
         match std::fs::remove_file(&self.path) {
             Ok(()) => {}

@@ -50,7 +50,6 @@ impl MainLog {
         level >= self.level
     }
 
-    #[allow(dead_code)] // readLog and clearLog (control plane)
     pub fn path(&self) -> Option<&std::path::Path> {
         self.file.as_ref().map(|f| f.path())
     }
@@ -85,7 +84,6 @@ impl MainLog {
         }
     }
 
-    #[allow(dead_code)] // clearLog (control plane)
     pub fn clear(&mut self) -> std::io::Result<()> {
         match &mut self.file {
             Some(f) => f.clear(),

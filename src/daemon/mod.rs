@@ -2,6 +2,7 @@
 
 pub mod api;
 mod check;
+mod childio;
 mod command;
 mod events;
 mod fcgi;

@@ -148,7 +148,6 @@ impl ChannelLog {
         }
     }
 
-    #[allow(dead_code)] // clearProcessLogs (control plane)
     /// Empties the log: only while the file is open (the process is running); for a
     /// stopped process the reference reports success without doing anything.
     pub fn clear(&mut self) -> io::Result<()> {

@@ -22,7 +22,6 @@ pub enum State {
     Unknown,
 }
 
-#[allow(dead_code)] // codes, names and groupings are read by the control plane
 impl State {
     pub fn code(self) -> i32 {
         match self {

@@ -39,14 +39,6 @@ impl<T> Ord for TimerSlot<T> {
     }
 }
 
-pub struct Ready {
-    pub key: usize,
-    #[allow(dead_code)] // HTTP connections (control plane)
-    pub readable: bool,
-    #[allow(dead_code)] // HTTP connections (control plane)
-    pub writable: bool,
-}
-
 impl<S, T> Reactor<S, T> {
     pub fn new() -> io::Result<Self> {
         Ok(Reactor {
@@ -70,7 +62,6 @@ impl<S, T> Reactor<S, T> {
     }
 
     /// Changes what a source is watched for.
-    #[allow(dead_code)] // HTTP connections (control plane)
     pub fn set_interest(&mut self, key: usize, readable: bool, writable: bool) -> io::Result<()> {
         let Some((fd, _)) = self.sources.get(&key) else {
             return Ok(());
@@ -119,7 +110,8 @@ impl<S, T> Reactor<S, T> {
     }
 
     /// Blocks until an fd is ready or the nearest timer is due (forever if none).
-    pub fn wait(&mut self) -> io::Result<Vec<Ready>> {
+    /// Returns the keys of the ready sources.
+    pub fn wait(&mut self) -> io::Result<Vec<usize>> {
         let timeout = self.timers.peek().map(|Reverse((at, _, _))| at.saturating_duration_since(Instant::now()));
         self.events.clear();
         match self.poller.wait(&mut self.events, timeout) {
@@ -127,7 +119,7 @@ impl<S, T> Reactor<S, T> {
             Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
             Err(e) => return Err(e),
         }
-        Ok(self.events.iter().map(|e| Ready { key: e.key, readable: e.readable, writable: e.writable }).collect())
+        Ok(self.events.iter().map(|e| e.key).collect())
     }
 }
 

@@ -77,7 +77,6 @@ fn nonblocking(fd: &OwnedFd) {
 }
 
 /// Checks the command the way startProcess does before it changes any state.
-#[allow(dead_code)] // startProcess (control plane)
 pub fn precheck(cfg: &ProcessConfig, ctx: &SpawnContext) -> Result<(String, Vec<String>), command::CommandError> {
     let env = child_environment(cfg, ctx);
     let path = env.iter().find(|(k, _)| k == "PATH").map(|(_, v)| v.as_str());

@@ -38,7 +38,6 @@ impl Request {
         self.target.split(['?', '#']).next().unwrap_or("")
     }
 
-    #[allow(dead_code)] // the web UI's actions (later)
     pub fn query(&self) -> &str {
         self.target.split_once('?').map(|(_, q)| q.split('#').next().unwrap_or("")).unwrap_or("")
     }

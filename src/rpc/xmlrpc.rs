@@ -33,7 +33,6 @@ impl Value {
         }
     }
 
-    #[allow(dead_code)] // supervisorctl's client (next)
     pub fn as_int(&self) -> Option<i64> {
         match self {
             Value::Int(i) => Some(*i),
@@ -218,7 +217,6 @@ pub fn parse_call(body: &[u8]) -> Result<(Option<String>, Vec<Value>), String> {
 }
 
 /// A `<methodResponse>`: its value, or the fault it carries.
-#[allow(dead_code)] // supervisorctl's client (next)
 pub fn parse_response(body: &[u8]) -> Result<Result<Value, Fault>, String> {
     let text = std::str::from_utf8(body).map_err(|_| "the response is not UTF-8".to_string())?;
     let root = parse_tree(text)?;
@@ -350,7 +348,6 @@ pub fn fault_struct(f: &Fault) -> Value {
 }
 
 /// A `<methodCall>` as CPython's client writes it (for our supervisorctl).
-#[allow(dead_code)] // supervisorctl's client (next)
 pub fn call(method: &str, params: &[Value]) -> String {
     let mut out = String::from("<?xml version='1.0'?>\n<methodCall>\n<methodName>");
     escape(method, &mut out);

@@ -1,0 +1,189 @@
+//! A child's pipes: reading its stdout and stderr into logs, events and the listener
+//! protocol, and writing to its stdin without blocking the loop.
+
+use std::os::fd::OwnedFd;
+
+use super::events::Kind;
+use super::output::{strip_ansi, Channel};
+use super::supervisor::{ProcId, Source, Supervisor};
+use crate::config::LogLevel;
+
+impl Supervisor {
+    /// Reads what a child wrote: a few chunks per wake-up (so one chatty child cannot
+    /// starve the others), or everything there is when `drain` (after its exit).
+    pub(crate) fn read_child(&mut self, id: ProcId, channel: Channel, drain: bool) {
+        let slot = channel as usize;
+        let mut buf = std::mem::take(&mut self.read_buf);
+        let mut reads = 0;
+        while let Some(Some((_, fd))) = self.procs.get(&id).map(|m| &m.pipes[slot]) {
+            let n = match rustix::io::read(fd, &mut buf) {
+                Ok(n) => n,
+                Err(rustix::io::Errno::AGAIN) => break,
+                Err(rustix::io::Errno::INTR) => continue,
+                Err(_) => 0,
+            };
+            if n == 0 {
+                self.close_pipe(id, slot);
+                break;
+            }
+            self.handle_output(id, channel, &buf[..n]);
+            reads += 1;
+            if !drain && (reads == 4 || n < buf.len()) {
+                break;
+            }
+        }
+        self.read_buf = buf;
+    }
+
+    /// Writes to a child's stdin; what the pipe cannot take now is buffered and written
+    /// when it becomes writable. Fails when the child closed its stdin.
+    pub(crate) fn write_stdin(&mut self, id: ProcId, data: &[u8]) -> std::io::Result<()> {
+        let Some(m) = self.procs.get_mut(&id) else { return Ok(()) };
+        let Some(fd) = &m.stdin else { return Err(std::io::Error::from_raw_os_error(libc::EPIPE)) };
+        m.stdin_buf.extend_from_slice(data);
+        if let Err(e) = Self::drain_stdin(fd, &mut m.stdin_buf) {
+            self.close_stdin(id);
+            return Err(e);
+        }
+        let Some(m) = self.procs.get_mut(&id) else { return Ok(()) };
+        if !m.stdin_buf.is_empty() && m.stdin_key.is_none() {
+            if let Some(fd) = &m.stdin {
+                m.stdin_key = self.reactor.add(fd, Source::ChildIn(id), true).ok();
+                if let Some(key) = m.stdin_key {
+                    let _ = self.reactor.set_interest(key, false, true);
+                }
+            }
+        }
+        Ok(())
+    }
+
+    pub(crate) fn drain_stdin(fd: &OwnedFd, buf: &mut Vec<u8>) -> std::io::Result<()> {
+        while !buf.is_empty() {
+            match rustix::io::write(fd, buf) {
+                Ok(n) => {
+                    buf.drain(..n);
+                }
+                Err(rustix::io::Errno::AGAIN) => break,
+                Err(rustix::io::Errno::INTR) => continue,
+                Err(e) => return Err(e.into()),
+            }
+        }
+        Ok(())
+    }
+
+    pub(crate) fn on_stdin_writable(&mut self, id: ProcId) {
+        let Some(m) = self.procs.get_mut(&id) else { return };
+        let Some(fd) = &m.stdin else { return };
+        let failed = Self::drain_stdin(fd, &mut m.stdin_buf).is_err();
+        if failed || m.stdin_buf.is_empty() {
+            if let Some(key) = m.stdin_key.take() {
+                self.reactor.remove(key);
+            }
+            if failed {
+                self.close_stdin(id);
+            }
+        }
+    }
+
+    pub(crate) fn close_stdin(&mut self, id: ProcId) {
+        let Some(m) = self.procs.get_mut(&id) else { return };
+        if let Some(key) = m.stdin_key.take() {
+            self.reactor.remove(key);
+        }
+        m.stdin_buf.clear();
+        m.stdin = None;
+    }
+
+    pub(crate) fn close_pipe(&mut self, id: ProcId, slot: usize) {
+        let Some(m) = self.procs.get_mut(&id) else {
+            return;
+        };
+        if let Some((key, fd)) = m.pipes[slot].take() {
+            self.reactor.remove(key);
+            drop(fd);
+        }
+    }
+
+    pub(crate) fn handle_output(&mut self, id: ProcId, channel: Channel, data: &[u8]) {
+        let Some(m) = self.procs.get_mut(&id) else { return };
+        // A listener's stdout is the protocol: logged as is, then parsed.
+        if channel == Channel::Stdout && m.listener.is_some() {
+            self.log_output(id, channel, data);
+            self.listener_output(id, data);
+            return;
+        }
+        let cfg = if channel == Channel::Stdout { &m.proc.config.stdout } else { &m.proc.config.stderr };
+        let (capture_max, events) = (cfg.capture_maxbytes, cfg.events_enabled);
+        let (name, group, pid) = (m.proc.config.name.clone(), m.proc.config.group.clone(), m.proc.pid);
+        if events {
+            let kind = if channel == Channel::Stdout { Kind::ProcessLogStdout } else { Kind::ProcessLogStderr };
+            let mut payload =
+                format!("processname:{name} groupname:{group} pid:{pid} channel:{}\n", channel.name()).into_bytes();
+            payload.extend_from_slice(&self.maybe_strip(data));
+            self.notify(kind, payload);
+        }
+        if capture_max <= 0 {
+            self.log_output(id, channel, data);
+            return;
+        }
+        let Some(m) = self.procs.get_mut(&id) else { return };
+        let (to_log, captured) = m.capture[channel as usize].feed(data, usize::try_from(capture_max).unwrap_or(0));
+        self.log_output(id, channel, &to_log);
+        for text in captured {
+            let kind = if channel == Channel::Stdout {
+                Kind::ProcessCommunicationStdout
+            } else {
+                Kind::ProcessCommunicationStderr
+            };
+            let mut payload = format!("processname:{name} groupname:{group} pid:{pid}\n").into_bytes();
+            payload.extend_from_slice(&self.maybe_strip(&text));
+            self.notify(kind, payload);
+        }
+    }
+
+    pub(crate) fn maybe_strip(&self, data: &[u8]) -> Vec<u8> {
+        if self.cfg.supervisord.strip_ansi {
+            strip_ansi(data)
+        } else {
+            data.to_vec()
+        }
+    }
+
+    /// Output to the log file, syslog and (at debug) the main log.
+    pub(crate) fn log_output(&mut self, id: ProcId, channel: Channel, data: &[u8]) {
+        if data.is_empty() {
+            return;
+        }
+        let strip = self.cfg.supervisord.strip_ansi;
+        let debug = self.log.enabled(LogLevel::Debug);
+        let Some(m) = self.procs.get_mut(&id) else { return };
+        let stripped;
+        let data = if strip {
+            stripped = strip_ansi(data);
+            &stripped[..]
+        } else {
+            data
+        };
+        let log = match channel {
+            Channel::Stdout => &mut m.stdout,
+            Channel::Stderr => &mut m.stderr,
+        };
+        if let Err(e) = log.write(data) {
+            let path = log.path.as_ref().map(|p| p.display().to_string()).unwrap_or_default();
+            let msg = format!("could not write the {} log of {} ({path}): {e}", channel.name(), m.proc.config.name);
+            self.log.error(&msg);
+        }
+        if log.syslog {
+            if let Some(s) = &mut self.syslog {
+                let text = String::from_utf8_lossy(data);
+                for line in text.trim_end_matches('\n').split('\n') {
+                    s.send(&format!("{} {line}", m.proc.config.name));
+                }
+            }
+        }
+        if debug {
+            let msg = format!("'{}' {} output:\n{}", m.proc.config.name, channel.name(), String::from_utf8_lossy(data));
+            self.log.debug(&msg);
+        }
+    }
+}
