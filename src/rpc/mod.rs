@@ -4,6 +4,7 @@ pub mod api;
 pub mod auth;
 pub mod help;
 pub mod http;
+pub mod info;
 pub mod server;
 pub mod tail;
 pub mod web;

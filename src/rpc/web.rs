@@ -11,7 +11,7 @@ fn html_escape(s: &str) -> String {
 pub fn page(sup: &Supervisor, req: &Request) -> Vec<u8> {
     let mut rows = String::new();
     for id in crate::daemon::api::lexical_order(sup) {
-        let info = super::api::process_info(sup, id);
+        let info = super::info::process_info(sup, id);
         let get = |k: &str| info.get(k).and_then(|v| v.as_str()).unwrap_or("").to_string();
         let name = super::api::namespec(&get("group"), &get("name"));
         rows.push_str(&format!(

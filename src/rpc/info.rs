@@ -1,0 +1,235 @@
+//! The structs and texts the API returns about processes and logs: getProcessInfo,
+//! getAllConfigInfo, and the reference's readLog and tailProcessLog semantics.
+
+use super::api::{fault, Code};
+use super::xmlrpc::{Fault, Value};
+use crate::config::{GroupConfig, LogTarget, ProcessConfig};
+use crate::daemon::{ProcId, State, Supervisor};
+
+/// `H:MM:SS`, or `N day(s), H:MM:SS` (Python's timedelta).
+pub fn uptime(secs: i64) -> String {
+    let secs = secs.max(0);
+    let (days, rem) = (secs / 86_400, secs % 86_400);
+    let hms = format!("{}:{:02}:{:02}", rem / 3600, rem % 3600 / 60, rem % 60);
+    match days {
+        0 => hms,
+        1 => format!("1 day, {hms}"),
+        n => format!("{n} days, {hms}"),
+    }
+}
+
+/// `Nov 21 05:37 AM` in local time.
+pub fn short_local_time(secs: i64) -> String {
+    const MONTHS: [&str; 12] = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
+    let (_, mo, d, h, mi, _) = crate::sys::localtime(secs);
+    let (h12, ampm) = match h {
+        0 => (12, "AM"),
+        1..=11 => (h, "AM"),
+        12 => (12, "PM"),
+        _ => (h - 12, "PM"),
+    };
+    format!("{} {d:02} {h12:02}:{mi:02} {ampm}", MONTHS[(mo as usize).saturating_sub(1) % 12])
+}
+
+pub fn capped(v: i64) -> i64 {
+    v.clamp(i64::from(i32::MIN), i64::from(i32::MAX))
+}
+
+pub fn process_info(sup: &Supervisor, id: ProcId) -> Value {
+    let Some(m) = sup.procs.get(&id) else { return Value::Struct(vec![]) };
+    let p = &m.proc;
+    let now = crate::daemon::wall_now();
+    let (start, stop) = (capped(p.start_wall), capped(p.stop_wall));
+    let path = |c: &Option<std::path::PathBuf>| c.as_ref().map(|p| p.display().to_string()).unwrap_or_default();
+    let stdout = path(&m.stdout.path);
+    let stderr = path(&m.stderr.path);
+    let spawnerr = p.spawnerr.clone().unwrap_or_default();
+    let description = match p.state {
+        State::Running => format!("pid {}, uptime {}", p.pid, uptime(now - start)),
+        State::Fatal | State::Backoff => {
+            if spawnerr.is_empty() {
+                format!("unknown error (try \"tail {}\")", p.config.name)
+            } else {
+                spawnerr.clone()
+            }
+        }
+        State::Stopped | State::Exited => {
+            if start != 0 {
+                short_local_time(stop)
+            } else {
+                "Not started".into()
+            }
+        }
+        _ => String::new(),
+    };
+    Value::Struct(vec![
+        ("name".into(), Value::str(&p.config.name)),
+        ("group".into(), Value::str(&p.config.group)),
+        ("start".into(), Value::Int(start)),
+        ("stop".into(), Value::Int(stop)),
+        ("now".into(), Value::Int(capped(now))),
+        ("state".into(), Value::Int(p.state.code().into())),
+        ("statename".into(), Value::str(p.state.name())),
+        ("spawnerr".into(), Value::Str(spawnerr)),
+        ("exitstatus".into(), Value::Int(p.exitstatus.unwrap_or(0).into())),
+        ("logfile".into(), Value::str(&stdout)),
+        ("stdout_logfile".into(), Value::Str(stdout)),
+        ("stderr_logfile".into(), Value::Str(stderr)),
+        ("pid".into(), Value::Int(p.pid.into())),
+        ("description".into(), Value::Str(description)),
+    ])
+}
+
+pub fn config_logfile(target: &LogTarget, running: Option<&std::path::PathBuf>) -> Value {
+    match (target, running) {
+        (LogTarget::Auto, Some(p)) => Value::Str(p.display().to_string()),
+        (LogTarget::Auto, None) => Value::str("auto"),
+        (LogTarget::File(p), _) => Value::Str(p.display().to_string()),
+        (LogTarget::None | LogTarget::Syslog, _) => Value::str("none"),
+    }
+}
+
+pub fn config_info(
+    g: &GroupConfig,
+    pc: &ProcessConfig,
+    inuse: bool,
+    running: Option<&crate::daemon::Managed>,
+) -> Value {
+    let none_or = |s: &Option<String>| s.as_ref().map(Value::str).unwrap_or_else(|| Value::str("none"));
+    let out_path = running.and_then(|m| m.stdout.path.as_ref());
+    let err_path = running.and_then(|m| m.stderr.path.as_ref());
+    Value::Struct(vec![
+        ("autostart".into(), Value::Bool(pc.autostart)),
+        ("directory".into(), none_or(&pc.directory)),
+        ("uid".into(), pc.uid.map(|u| Value::Int(u.into())).unwrap_or_else(|| Value::str("none"))),
+        ("command".into(), Value::str(&pc.command)),
+        ("exitcodes".into(), Value::Array(pc.exitcodes.iter().map(|c| Value::Int((*c).into())).collect())),
+        ("group".into(), Value::str(&g.name)),
+        ("group_prio".into(), Value::Int(g.priority)),
+        ("inuse".into(), Value::Bool(inuse)),
+        ("killasgroup".into(), Value::Bool(pc.killasgroup)),
+        ("name".into(), Value::str(&pc.name)),
+        ("process_prio".into(), Value::Int(pc.priority)),
+        ("redirect_stderr".into(), Value::Bool(pc.redirect_stderr)),
+        ("startretries".into(), Value::Int(pc.startretries)),
+        ("startsecs".into(), Value::Int(pc.startsecs)),
+        ("stdout_capture_maxbytes".into(), Value::Int(pc.stdout.capture_maxbytes)),
+        ("stdout_events_enabled".into(), Value::Bool(pc.stdout.events_enabled)),
+        ("stdout_logfile".into(), config_logfile(&pc.stdout.logfile, out_path)),
+        ("stdout_logfile_backups".into(), Value::Int(pc.stdout.backups)),
+        ("stdout_logfile_maxbytes".into(), Value::Int(pc.stdout.maxbytes)),
+        ("stdout_syslog".into(), Value::Bool(pc.stdout.syslog)),
+        ("stopsignal".into(), Value::Int(pc.stopsignal.into())),
+        ("stopwaitsecs".into(), Value::Int(pc.stopwaitsecs)),
+        ("stderr_capture_maxbytes".into(), Value::Int(pc.stderr.capture_maxbytes)),
+        ("stderr_events_enabled".into(), Value::Bool(pc.stderr.events_enabled)),
+        ("stderr_logfile".into(), config_logfile(&pc.stderr.logfile, err_path)),
+        ("stderr_logfile_backups".into(), Value::Int(pc.stderr.backups)),
+        ("stderr_logfile_maxbytes".into(), Value::Int(pc.stderr.maxbytes)),
+        ("stderr_syslog".into(), Value::Bool(pc.stderr.syslog)),
+        ("serverurl".into(), none_or(&pc.serverurl)),
+    ])
+}
+
+pub fn all_config_info(sup: &Supervisor) -> Vec<Value> {
+    let mut out: Vec<(String, Value)> = Vec::new();
+    for g in &sup.cfg.groups {
+        let running = sup.groups.iter().find(|rg| rg.config.name == g.name);
+        let inuse = running.is_some();
+        for pc in &g.processes {
+            // A running group with the same config reports its live log paths.
+            let live = running.filter(|rg| rg.config == *g).and_then(|rg| {
+                rg.members.iter().filter_map(|id| sup.procs.get(id)).find(|m| m.proc.config.name == pc.name)
+            });
+            out.push((pc.name.clone(), config_info(g, pc, inuse, live)));
+        }
+    }
+    out.sort_by(|a, b| a.0.cmp(&b.0));
+    out.into_iter().map(|(_, v)| v).collect()
+}
+
+/// The reference's readFile: offset/length semantics, BAD_ARGUMENTS and FAILED.
+pub fn read_file(path: &std::path::Path, offset: i64, length: i64) -> Result<String, Fault> {
+    use std::io::{Read, Seek, SeekFrom};
+    if (offset < 0 && length != 0) || length < 0 {
+        return Err(fault(Code::BadArguments, None));
+    }
+    let failed = |_| fault(Code::Failed, None);
+    let mut f = std::fs::File::open(path).map_err(failed)?;
+    let size = f.metadata().map_err(failed)?.len() as i64;
+    let (start, len) = if offset < 0 {
+        ((size + offset).max(0), -offset)
+    } else if length == 0 {
+        (offset, i64::MAX)
+    } else {
+        (offset, length)
+    };
+    if start >= size {
+        return Ok(String::new());
+    }
+    f.seek(SeekFrom::Start(start as u64)).map_err(failed)?;
+    let mut data = Vec::new();
+    f.take(len.min(size - start) as u64).read_to_end(&mut data).map_err(failed)?;
+    Ok(String::from_utf8_lossy(&data).into_owned())
+}
+
+/// The reference's tailFile: returns (data, new offset = file size, overflow).
+pub fn tail_file(path: &std::path::Path, offset: i64, length: i64) -> (String, i64, bool) {
+    use std::io::{Read, Seek, SeekFrom};
+    let Ok(mut f) = std::fs::File::open(path) else { return (String::new(), offset, false) };
+    let Ok(meta) = f.metadata() else { return (String::new(), offset, false) };
+    let sz = meta.len() as i64;
+    let (mut offset, mut length) = (offset, length);
+    let mut overflow = false;
+    if sz > offset.saturating_add(length) {
+        overflow = true;
+        offset = sz - 1;
+    }
+    if offset.saturating_add(length) > sz {
+        if offset > sz - 1 {
+            length = 0;
+        }
+        offset = sz - length;
+    }
+    let offset = offset.max(0);
+    let length = length.max(0);
+    let mut data = Vec::new();
+    if length > 0 && f.seek(SeekFrom::Start(offset as u64)).is_ok() {
+        let _ = f.take(length as u64).read_to_end(&mut data);
+    }
+    (String::from_utf8_lossy(&data).into_owned(), sz, overflow)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn uptimes_like_python_timedelta() {
+        assert_eq!(uptime(18), "0:00:18");
+        assert_eq!(uptime(3 * 3600 + 61), "3:01:01");
+        assert_eq!(uptime(86_400 + 5), "1 day, 0:00:05");
+        assert_eq!(uptime(2 * 86_400), "2 days, 0:00:00");
+        assert_eq!(uptime(-5), "0:00:00");
+    }
+
+    #[test]
+    fn read_and_tail_semantics() {
+        let p = std::env::temp_dir().join(format!("readfile-{}", std::process::id()));
+        let text: String = (0..6).map(|i| format!("{i} bar baz\n")).collect();
+        std::fs::write(&p, &text).unwrap();
+        assert_eq!(text.len(), 60);
+        assert_eq!(read_file(&p, 0, 0).unwrap(), text);
+        assert_eq!(read_file(&p, 0, 5).unwrap(), "0 bar");
+        assert_eq!(read_file(&p, -10, 0).unwrap(), "5 bar baz\n");
+        assert_eq!(read_file(&p, -1000, 0).unwrap(), text);
+        assert_eq!(read_file(&p, 100, 0).unwrap(), "");
+        assert_eq!(read_file(&p, -5, 3).unwrap_err().code, 3);
+        assert_eq!(read_file(&p, 0, -1).unwrap_err().code, 3);
+        assert_eq!(tail_file(&p, 0, 10), ("5 bar baz\n".to_string(), 60, true));
+        assert_eq!(tail_file(&p, 50, 1000), (text.clone(), 60, false));
+        assert_eq!(tail_file(&p, 60, 10), (String::new(), 60, false));
+        std::fs::remove_file(&p).unwrap();
+        assert_eq!(read_file(&p, 0, 0).unwrap_err().code, 30);
+    }
+}
