@@ -21,11 +21,7 @@ pub fn repo_root() -> PathBuf {
 
 pub fn target_dir() -> PathBuf {
     // CARGO_BIN_EXE_* lives in target/<profile>/; the venv goes next to the profiles.
-    bin()
-        .parent()
-        .and_then(Path::parent)
-        .map(Path::to_path_buf)
-        .unwrap_or_else(|| repo_root().join("target"))
+    bin().parent().and_then(Path::parent).map(Path::to_path_buf).unwrap_or_else(|| repo_root().join("target"))
 }
 
 /// A fresh directory under target/test-tmp, removed when dropped.
@@ -81,8 +77,7 @@ pub fn wait_until(timeout: Duration, mut cond: impl FnMut() -> bool) -> bool {
 }
 
 pub fn run(cmd: &mut Command) -> Output {
-    cmd.output()
-        .unwrap_or_else(|e| panic!("cannot run {cmd:?}: {e}"))
+    cmd.output().unwrap_or_else(|e| panic!("cannot run {cmd:?}: {e}"))
 }
 
 pub fn stdout(o: &Output) -> String {
@@ -100,18 +95,17 @@ pub fn tool(name: &str) -> Command {
     static LINKS: OnceLock<()> = OnceLock::new();
     LINKS.get_or_init(|| {
         std::fs::create_dir_all(&dir).expect("create tool-links");
-        for t in [
-            "supervisord",
-            "supervisorctl",
-            "echo_supervisord_conf",
-            "pidproxy",
-        ] {
+        for t in ["supervisord", "supervisorctl", "echo_supervisord_conf", "pidproxy"] {
             let l = dir.join(t);
-            let _ = std::fs::remove_file(&l);
-            // Another test binary may be creating the same links right now.
-            if let Err(e) = std::os::unix::fs::symlink(bin(), &l) {
-                assert!(l.exists(), "cannot link {}: {e}", l.display());
+            if std::fs::read_link(&l).is_ok_and(|target| target == bin()) {
+                continue;
             }
+            // Other test binaries may do the same at the same time: link under a
+            // private name and rename into place, so the link never goes missing.
+            let tmp = dir.join(format!(".{t}.{}", std::process::id()));
+            let _ = std::fs::remove_file(&tmp);
+            std::os::unix::fs::symlink(bin(), &tmp).expect("create tool link");
+            std::fs::rename(&tmp, &l).expect("move tool link into place");
         }
     });
     Command::new(link)
@@ -141,11 +135,7 @@ pub fn reference_venv() -> PathBuf {
                 "--disable-pip-version-check",
                 &format!("supervisor=={REFERENCE_VERSION}"),
             ]));
-            assert!(
-                o.status.success(),
-                "pip install supervisor=={REFERENCE_VERSION} failed: {}",
-                stderr(&o)
-            );
+            assert!(o.status.success(), "pip install supervisor=={REFERENCE_VERSION} failed: {}", stderr(&o));
             std::fs::write(&ready, "").expect("mark venv ready");
         }
         venv
@@ -186,7 +176,11 @@ impl Daemon {
 
     pub fn start_with(tag: &str, supervisord_extra: &str, body: &str, args: &[&str]) -> Daemon {
         let dir = TempDir::new(tag);
-        let text = format!("{}\n{}", supervisord_section(dir.path(), supervisord_extra), body.replace("{dir}", &dir.path().display().to_string()));
+        let text = format!(
+            "{}\n{}",
+            supervisord_section(dir.path(), supervisord_extra),
+            body.replace("{dir}", &dir.path().display().to_string())
+        );
         let conf = dir.write("supervisord.conf", &text);
         let child = Command::new(bin())
             .arg("supervisord")
