@@ -129,7 +129,12 @@ pub(crate) fn dir_of(p: &Path) -> String {
 /// Where the tools look for a config file when none is given, in order: relative to the
 /// installation (`dirname(dirname(argv0))`), the CWD, then /etc.
 pub fn search_paths(argv0: &str) -> Vec<PathBuf> {
-    let exe = Path::new(argv0.split(' ').next().unwrap_or(argv0));
+    // Subcommand mode passes "ARGV0 TOOL"; the path itself may contain spaces.
+    let path = ["supervisord", "supervisorctl"]
+        .iter()
+        .find_map(|tool| argv0.strip_suffix(&format!(" {tool}")))
+        .unwrap_or(argv0);
+    let exe = Path::new(path);
     let here = exe.parent().and_then(Path::parent).unwrap_or(Path::new(""));
     vec![
         here.join("etc").join("supervisord.conf"),

@@ -59,7 +59,7 @@ minprocs=200                 ; process limit to ensure at startup; default 200
 ;directory=/tmp              ; chdir here when daemonizing; default no chdir
 ;nocleanup=true              ; keep old AUTO child logs at startup; default false
 ;childlogdir=/tmp            ; directory for AUTO child logs; default the system temp dir
-;environment=KEY="value"     ; extra variables for the daemon and children; default none
+;environment=KEY="value"     ; extra variables for every child; default none
 ;strip_ansi=false            ; remove ANSI escapes from child logs; default false
 
 ; supervisorctl and the web page talk to the daemon through this interface,

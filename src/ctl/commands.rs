@@ -110,9 +110,15 @@ fn status(ctl: &mut Ctl, arg: &str) -> CmdResult {
                 .filter(|info| s(info, "group") == group && process.as_ref().is_none_or(|p| s(info, "name") == *p))
                 .collect();
             if hits.is_empty() {
-                match process {
-                    None => out(&format!("{group}: ERROR (no such group)")),
-                    Some(_) => out(&format!("{name}: ERROR (no such process)")),
+                let msg = match process {
+                    None => format!("{group}: ERROR (no such group)"),
+                    Some(_) => format!("{name}: ERROR (no such process)"),
+                };
+                // With --json, stdout carries only the JSON document.
+                if json {
+                    eprintln!("{msg}");
+                } else {
+                    out(&msg);
                 }
                 ctl.exitstatus = status::STATUS_UNKNOWN;
             }
@@ -734,6 +740,10 @@ fn reload(ctl: &mut Ctl, arg: &str) -> CmdResult {
         Err(CallError::Fault(f)) if f.code == 6 => {
             ctl.exitstatus = status::GENERIC;
             out("ERROR: already shutting down");
+        }
+        Err(CallError::Fault(f)) if f.code == 92 => {
+            ctl.exitstatus = status::GENERIC;
+            out(&format!("ERROR: {}", f.string));
         }
         Err(e) => {
             ctl.exitstatus = status::GENERIC;

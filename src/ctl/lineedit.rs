@@ -135,14 +135,9 @@ impl Editor {
                     let _ = stdout.flush();
                     return Input::Line(buf.iter().collect());
                 }
-                3 => {
-                    let _ = stdout.write_all(b"\r\n");
-                    return Input::Interrupted;
-                }
-                4 if buf.is_empty() => {
-                    let _ = stdout.write_all(b"\r\n");
-                    return Input::Eof;
-                }
+                // The shell prints the newline that ends the prompt line.
+                3 => return Input::Interrupted,
+                4 if buf.is_empty() => return Input::Eof,
                 4 if cursor < buf.len() => {
                     buf.remove(cursor);
                 }

@@ -50,6 +50,8 @@ const SPEC: &[Opt] = &[
     o(Some('u'), Some("username"), true, "username"),
     o(Some('p'), Some("password"), true, "password"),
     o(Some('r'), Some("history_file"), true, "history-file"),
+    // The spelling --help shows (argh's); the reference rejects it, we need not.
+    o(None, Some("history-file"), true, "history-file"),
     o(None, Some("version"), false, "version"),
     o(Some('h'), Some("help"), false, "help"),
     o(Some('?'), None, false, "help"),

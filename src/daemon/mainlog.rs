@@ -32,6 +32,8 @@ impl MainLog {
     pub fn open(&mut self, cfg: &SupervisordConfig) -> Result<(), String> {
         self.level = cfg.loglevel;
         self.echo_stdout = cfg.nodaemon && !cfg.silent;
+        self.file = None;
+        self.syslog = None;
         match &cfg.logfile {
             MainLogTarget::Syslog => self.syslog = Some(Syslog::new("supervisord")),
             MainLogTarget::File(p) => {

@@ -96,6 +96,11 @@ pub const SPEC: &[Opt] = &[
     o(None, "minprocs", true, "minprocs"),
     o(Some('t'), "strip_ansi", false, "strip-ansi"),
     o(None, "profile_options", true, "profile-options"),
+    // The spellings --help shows (argh's); the reference's underscore forms above.
+    o(None, "logfile-maxbytes", true, "logfile-maxbytes"),
+    o(None, "logfile-backups", true, "logfile-backups"),
+    o(None, "strip-ansi", false, "strip-ansi"),
+    o(None, "profile-options", true, "profile-options"),
     o(Some('v'), "version", false, "version"),
     o(None, "check", false, "check"),
     o(Some('h'), "help", false, "help"),

@@ -101,6 +101,9 @@ pub fn spawn(cfg: &ProcessConfig, ctx: &SpawnContext) -> Result<Spawned, String>
         None => Some(pipe(&cfg.name)?),
     };
     let (stdout_r, stdout_w) = pipe(&cfg.name)?;
+    // A bigger pipe means fewer loop passes for a chatty child; the kernel only uses the
+    // pages when they fill. Refusal (limits) just leaves the default.
+    let _ = rustix::pipe::fcntl_setpipe_size(&stdout_r, 256 * 1024);
     let stderr_pair = if cfg.redirect_stderr { None } else { Some(pipe(&cfg.name)?) };
     let spec = sys::ChildSpec {
         filename: cstring(&filename)?,

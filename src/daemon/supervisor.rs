@@ -466,7 +466,7 @@ impl Supervisor {
                     return;
                 }
                 self.log.warn(&format!("received {name} indicating restart request"));
-                self.request_reload();
+                let _ = self.request_reload();
             }
             libc::SIGCHLD => {
                 self.log.debug(&format!("received {name} indicating a child quit"));
@@ -488,20 +488,24 @@ impl Supervisor {
         }
     }
 
-    /// The restart RPC: the same as SIGHUP.
-    pub fn request_restart(&mut self) {
+    /// The restart RPC: the same as SIGHUP; a broken config is the caller's error.
+    pub fn request_restart(&mut self) -> Result<(), String> {
         self.log.warn("restart requested through XML-RPC");
-        self.request_reload();
+        self.request_reload()
     }
 
     /// Reload: read the config first; a broken one is reported and changes nothing.
-    pub fn request_reload(&mut self) {
+    pub fn request_reload(&mut self) -> Result<(), String> {
         match (self.reload_config)() {
             Ok(new) => {
                 self.pending = Some(new);
                 self.begin_stop(Mood::Restarting);
+                Ok(())
             }
-            Err(e) => self.log.error(&format!("reload failed, still running the previous configuration: {e}")),
+            Err(e) => {
+                self.log.error(&format!("reload failed, still running the previous configuration: {e}"));
+                Err(e)
+            }
         }
     }
 
@@ -614,7 +618,21 @@ impl Supervisor {
         self.groups.clear();
         self.reactor.retain_timers(|t| !matches!(t, Timer::Proc { .. } | Timer::Tick(_)));
         let servers_changed = self.cfg.servers != new.servers;
+        let old_pidfile = self.cfg.supervisord.pidfile.clone();
         self.cfg = new;
+        let sd = self.cfg.supervisord.clone();
+        if sd.pidfile != old_pidfile {
+            let _ = std::fs::remove_file(&old_pidfile);
+            if let Err(e) = super::lifecycle::write_pidfile(&sd.pidfile) {
+                self.log.critical(&e);
+            }
+        }
+        // The AUTO logs of the old processes go, as at every start.
+        if !sd.nocleanup {
+            for w in super::lifecycle::clear_auto_logs(&sd.childlogdir, &sd.identifier) {
+                self.log.warn(&w);
+            }
+        }
         if servers_changed {
             crate::rpc::server::reopen(self);
         }

@@ -265,7 +265,7 @@ fn call_inner(sup: &mut Supervisor, method: &str, p: &[Value]) -> Result<Outcome
         }
         "restart" => {
             arity(p, 0, 0)?;
-            sup.request_restart();
+            sup.request_restart().map_err(|e| fault(Code::CantReread, Some(&e)))?;
             done(Value::Bool(true))
         }
         "reloadConfig" => {

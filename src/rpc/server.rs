@@ -92,7 +92,8 @@ pub struct Conn {
     pub state: ConnState,
     /// Bumped at every deadline change; a timer of another generation is stale.
     deadline_gen: u64,
-    watching_writable: bool,
+    /// What the loop watches the socket for: (readable, writable).
+    interest: (bool, bool),
     /// Part of a request has arrived and its deadline is running.
     request_started: bool,
 }
@@ -298,7 +299,7 @@ pub fn on_listener(sup: &mut Supervisor, idx: usize) {
                 out_pos: 0,
                 state: ConnState::Reading,
                 deadline_gen: 0,
-                watching_writable: false,
+                interest: (true, false),
                 request_started: false,
             },
         );
@@ -331,30 +332,45 @@ pub fn close(sup: &mut Supervisor, id: u64) {
     }
 }
 
+/// The most of a client's input held at once: one request of the largest size.
+const MAX_INPUT: usize = http::MAX_HEADER + http::MAX_BODY;
+
+impl Conn {
+    fn pending_output(&self) -> usize {
+        self.out.len() - self.out_pos
+    }
+
+    /// Whether to read more from the client now. A log stream reads (and drops) input
+    /// only to notice the client going away; otherwise input is taken while it fits
+    /// and the client's unread answers are within bounds.
+    fn wants_input(&self) -> bool {
+        match self.state {
+            ConnState::Tailing(_) => true,
+            ConnState::Closing => false,
+            _ => self.inbuf.len() < MAX_INPUT && self.pending_output() < MAX_PENDING_OUTPUT,
+        }
+    }
+}
+
 pub fn on_conn(sup: &mut Supervisor, id: u64) {
-    // Read what there is (unless the client has too much unread output already).
     let mut eof = false;
     if let Some(c) = sup.http.conns.get_mut(&id) {
-        if c.out.len() - c.out_pos < MAX_PENDING_OUTPUT {
-            let mut buf = [0u8; 16 * 1024];
-            loop {
-                match c.stream.read(&mut buf) {
-                    Ok(0) => {
-                        eof = true;
-                        break;
-                    }
-                    Ok(n) => {
-                        c.inbuf.extend_from_slice(&buf[..n]);
-                        if c.inbuf.len() > http::MAX_HEADER + http::MAX_BODY + 4096 {
-                            break;
-                        }
-                    }
-                    Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
-                    Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-                    Err(_) => {
-                        eof = true;
-                        break;
-                    }
+        let mut buf = [0u8; 16 * 1024];
+        while c.wants_input() {
+            match c.stream.read(&mut buf) {
+                Ok(0) => {
+                    eof = true;
+                    break;
+                }
+                Ok(n) if matches!(c.state, ConnState::Tailing(_)) => {
+                    let _ = n;
+                }
+                Ok(n) => c.inbuf.extend_from_slice(&buf[..n]),
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(_) => {
+                    eof = true;
+                    break;
                 }
             }
         }
@@ -365,13 +381,27 @@ pub fn on_conn(sup: &mut Supervisor, id: u64) {
         return;
     }
     process_input(sup, id);
+    update_interest(sup, id);
+}
+
+/// Watches a connection for what it can use now: input while it wants input (so a
+/// full buffer does not spin the loop), writability while output is queued.
+fn update_interest(sup: &mut Supervisor, id: u64) {
+    let Some(c) = sup.http.conns.get_mut(&id) else { return };
+    let want = (c.wants_input(), c.pending_output() > 0);
+    if want != c.interest {
+        c.interest = want;
+        let key = c.key;
+        let _ = sup.reactor.set_interest(key, want.0, want.1);
+    }
 }
 
 /// Parses and answers the requests waiting in a connection's buffer.
 fn process_input(sup: &mut Supervisor, id: u64) {
     loop {
         let Some(c) = sup.http.conns.get_mut(&id) else { return };
-        if !matches!(c.state, ConnState::Reading) || c.inbuf.is_empty() {
+        // Pipelined requests wait while the client has not read earlier answers.
+        if !matches!(c.state, ConnState::Reading) || c.inbuf.is_empty() || c.pending_output() >= MAX_PENDING_OUTPUT {
             return;
         }
         match http::parse(&c.inbuf) {
@@ -432,24 +462,29 @@ fn flush(sup: &mut Supervisor, id: u64) {
     }
     let drained = c.out_pos == c.out.len();
     if drained {
-        c.out.clear();
+        // An idle keep-alive connection should not pin its largest answer's memory.
+        if c.out.capacity() > 64 * 1024 {
+            c.out = Vec::new();
+        } else {
+            c.out.clear();
+        }
         c.out_pos = 0;
+        if c.inbuf.is_empty() && c.inbuf.capacity() > 64 * 1024 {
+            c.inbuf = Vec::new();
+        }
     } else if c.out_pos > 1 << 20 {
         c.out.drain(..c.out_pos);
         c.out_pos = 0;
     }
-    let want_writable = !drained;
+    let was_writing = c.interest.1;
     let closing = drained && matches!(c.state, ConnState::Closing);
-    if want_writable != c.watching_writable {
-        c.watching_writable = want_writable;
-        let key = c.key;
-        let _ = sup.reactor.set_interest(key, true, want_writable);
-        if want_writable {
-            set_deadline(sup, id, WRITE_TIMEOUT);
-        }
-    }
     if closing {
         close(sup, id);
+        return;
+    }
+    update_interest(sup, id);
+    if !drained && !was_writing {
+        set_deadline(sup, id, WRITE_TIMEOUT);
     }
 }
 
@@ -547,7 +582,6 @@ fn answer(sup: &mut Supervisor, id: u64, result: Result<xmlrpc::Value, xmlrpc::F
     queue(sup, id, http::response(200, &[("Content-Type", "text/xml")], body.as_bytes(), keep_alive, version));
     if keep_alive {
         set_deadline(sup, id, IDLE_TIMEOUT);
-        process_input(sup, id);
     }
 }
 
@@ -568,7 +602,12 @@ pub fn poll_waiting(sup: &mut Supervisor) {
             continue;
         };
         match api::poll(sup, &mut pending) {
-            Some(result) => answer(sup, id, result, version, keep_alive),
+            Some(result) => {
+                answer(sup, id, result, version, keep_alive);
+                // Requests pipelined behind the parked one.
+                process_input(sup, id);
+                update_interest(sup, id);
+            }
             None => set_state(sup, id, ConnState::Waiting { pending, version, keep_alive }),
         }
     }
