@@ -39,10 +39,16 @@ impl CallError {
             CallError::Http(code, reason) => {
                 format!("<class 'xmlrpc.client.ProtocolError'>, <ProtocolError for 127.0.0.1/RPC2: {code} {reason}>")
             }
-            CallError::Fault(f) => format!("<class 'xmlrpc.client.Fault'>, <Fault {}: '{}'>", f.code, f.string),
+            CallError::Fault(f) => format!("<class 'xmlrpc.client.Fault'>, {}", fault_repr(f)),
             CallError::Other(m) => format!("<class 'OSError'>, {m}"),
         }
     }
+}
+
+/// Python's repr() of an xmlrpc Fault: `<Fault 10: 'BAD_NAME: x'>`, with the quotes
+/// Python picks for the string.
+pub fn fault_repr(f: &Fault) -> String {
+    format!("<Fault {}: {}>", f.code, crate::config::ini::py_repr(&f.string))
 }
 
 #[derive(Clone, Debug)]

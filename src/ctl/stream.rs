@@ -101,7 +101,7 @@ pub fn fg(ctl: &mut Ctl, arg: &str) -> CmdResult {
             return Ok(());
         }
         Err(CallError::Fault(f)) => {
-            out(&format!("ERROR: <Fault {}: '{}'>", f.code, f.string));
+            out(&format!("ERROR: {}", super::client::fault_repr(&f)));
             return Ok(());
         }
         Err(e) => return Err(e),
@@ -160,7 +160,7 @@ pub fn fg(ctl: &mut Ctl, arg: &str) -> CmdResult {
                     if f.code == 70 {
                         out("Process got killed");
                     } else {
-                        out(&format!("ERROR: <Fault {}: '{}'>", f.code, f.string));
+                        out(&format!("ERROR: {}", super::client::fault_repr(&f)));
                     }
                     out("Exiting foreground");
                     return Ok(());

@@ -304,6 +304,8 @@ pub fn on_listener(sup: &mut Supervisor, idx: usize) {
             },
         );
         set_deadline(sup, id, IDLE_TIMEOUT);
+        // The request often arrives with the connection: read it now, not a pass later.
+        on_conn(sup, id);
     }
 }
 
