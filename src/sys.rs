@@ -200,6 +200,26 @@ pub fn install_signal_pipe(signals: &[i32]) -> io::Result<OwnedFd> {
     Ok(rd)
 }
 
+extern "C" fn newline_and_exit(_: libc::c_int) {
+    // SAFETY: write(2) and _exit(2) are async-signal-safe.
+    unsafe {
+        libc::write(1, b"\n".as_ptr().cast(), 1);
+        libc::_exit(0);
+    }
+}
+
+/// Ctrl-C ends the process quietly with status 0 after a newline: what supervisorctl's
+/// interactive shell does when interrupted during a command.
+pub fn exit_on_sigint() {
+    // SAFETY: installs a handler of the right signature with an empty mask.
+    unsafe {
+        let mut sa: libc::sigaction = std::mem::zeroed();
+        sa.sa_sigaction = newline_and_exit as extern "C" fn(libc::c_int) as usize;
+        libc::sigemptyset(&mut sa.sa_mask);
+        libc::sigaction(libc::SIGINT, &sa, std::ptr::null_mut());
+    }
+}
+
 /// Sends a signal; `group` sends it to the process group led by `pid`.
 pub fn kill(pid: u32, sig: i32, group: bool) -> io::Result<()> {
     let Ok(p) = libc::pid_t::try_from(pid) else {

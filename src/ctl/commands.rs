@@ -20,9 +20,8 @@ pub fn run(ctl: &mut Ctl, cmd: &str, arg: &str) -> Result<bool, CallError> {
     match cmd {
         "help" => help::do_help(arg),
         "EOF" | "quit" | "exit" => {
-            if cmd == "EOF" {
-                out("");
-            }
+            // quit and exit are EOF in the reference, blank line included.
+            out("");
             return Ok(true);
         }
         "status" => status(ctl, arg)?,
@@ -516,7 +515,8 @@ fn clear(ctl: &mut Ctl, arg: &str) -> CmdResult {
     }
     for name in names {
         let (group, process) = split_namespec(name);
-        let process = process.unwrap_or_default();
+        // `clear g:*` names no process; the reference prints Python's None there.
+        let process = process.unwrap_or_else(|| "None".into());
         match call(ctl, "supervisor.clearProcessLogs", &[Value::str(name)]) {
             Ok(_) => out(&format!("{}: cleared", namespec(&group, &process))),
             Err(CallError::Fault(f)) => {

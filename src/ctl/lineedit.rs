@@ -102,9 +102,11 @@ impl Editor {
     /// Reads one line. `complete(line_before_cursor, word)` returns candidates.
     pub fn read_line(&mut self, prompt: &str, complete: &mut dyn FnMut(&str, &str) -> Vec<String>) -> Input {
         let mut stdout = std::io::stdout();
+        // Raw mode first: keys typed as the prompt appears are ours, not the terminal's.
+        let raw = if stdin_is_tty() { RawMode::enter() } else { None };
         let _ = stdout.write_all(prompt.as_bytes());
         let _ = stdout.flush();
-        let Some(_raw) = (if stdin_is_tty() { RawMode::enter() } else { None }) else {
+        let Some(_raw) = raw else {
             let mut line = String::new();
             return match std::io::stdin().lock().read_line(&mut line) {
                 Ok(0) | Err(_) => Input::Eof,

@@ -50,6 +50,7 @@ fn complete(ctl: &mut Ctl, before: &str, word: &str) -> Vec<String> {
 }
 
 pub fn run(ctl: &mut Ctl) {
+    crate::sys::exit_on_sigint();
     let mut editor = Editor::new(ctl.opts.history_file.clone());
     ctl.onecmd("status");
     loop {

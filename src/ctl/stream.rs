@@ -62,17 +62,32 @@ pub fn tail_f(ctl: &mut Ctl, path: &str) -> CmdResult {
         let ready = readable(&[fd, intr.as_fd()]);
         if ready[1] {
             out("");
-            return Ok(());
+            break;
         }
         if ready[0] && !copy_some(&mut conn, &mut stdout) {
-            return Ok(());
+            break;
         }
+    }
+    restore_interrupt(ctl);
+    Ok(())
+}
+
+/// After a stream: Ctrl-C goes back to what it means in the shell (or its default).
+fn restore_interrupt(ctl: &Ctl) {
+    if ctl.opts.interactive && ctl.opts.command.is_none() {
+        crate::sys::exit_on_sigint();
     }
 }
 
 /// `fg <process>`: the process's stdout and stderr on the terminal, each typed line
 /// sent to its stdin, until it stops, Ctrl-C or end of input.
 pub fn fg(ctl: &mut Ctl, arg: &str) -> CmdResult {
+    let result = attach(ctl, arg);
+    restore_interrupt(ctl);
+    result
+}
+
+fn attach(ctl: &mut Ctl, arg: &str) -> CmdResult {
     if !ctl.upcheck()? {
         return Ok(());
     }

@@ -217,6 +217,15 @@ impl Process {
         self.pid = pid;
         self.log(LogLevel::Info, format!("spawned: '{}' with pid {pid}", self.config.name), fx);
         let secs = u64::try_from(self.config.startsecs).unwrap_or(0);
+        if secs == 0 {
+            // Nothing to wait for: RUNNING now (the reference's next transition() does
+            // it in the same call to startProcess).
+            self.generation += 1;
+            let generation = self.generation;
+            let now = self.last_start.unwrap_or_else(Instant::now);
+            self.timer(TimerKind::StartSecs, generation, now, self.start_wall, false, fx);
+            return;
+        }
         self.arm(Duration::from_secs(secs), TimerKind::StartSecs, fx);
     }
 
@@ -651,12 +660,15 @@ mod tests {
         cfg.autorestart = AutoRestart::Always;
         let mut h = Harness::new(cfg);
         h.start();
-        for _ in 0..10 {
-            h.advance(Duration::ZERO);
+        assert_eq!(h.p.state, State::Running, "startsecs=0 is RUNNING at once");
+        for i in 0..10 {
+            let pid = h.p.pid;
             h.exit(ExitStatus::Code(1));
-            assert_eq!(h.p.state, State::Starting);
+            assert_eq!(h.p.state, State::Running, "exit {i} was not followed by a restart");
+            assert_ne!(h.p.pid, pid);
         }
         assert_eq!(h.p.backoff, 0);
+        assert!(h.changes.contains(&(State::Running, State::Exited)));
     }
 
     #[test]
