@@ -403,12 +403,29 @@ fn child_exec(spec: &ChildSpec) -> ! {
 
 /// Forks and execs a child as `spec` says; returns its pid.
 pub fn spawn_child(spec: &ChildSpec) -> io::Result<u32> {
+    // Every signal stays blocked across the fork: a signal reaching the child before it
+    // has reset its dispositions would otherwise run the daemon's handler in the child,
+    // which writes into the daemon's own signal pipe. The child unblocks once its
+    // dispositions are default, so a signal sent meanwhile is delivered, not lost.
+    // SAFETY: sigset_t is plain data, filled by sigfillset; sigprocmask only reads and
+    // writes the two sets given.
+    let mut all: libc::sigset_t = unsafe { std::mem::zeroed() };
+    let mut saved: libc::sigset_t = unsafe { std::mem::zeroed() };
+    unsafe {
+        libc::sigfillset(&mut all);
+        libc::sigprocmask(libc::SIG_SETMASK, &all, &mut saved);
+    }
     // SAFETY: the daemon is single-threaded, so the child inherits no locked mutexes
     // from other threads; the child only runs child_exec, which ends in exec or _exit.
     let pid = unsafe { libc::fork() };
+    if pid == 0 {
+        child_exec(spec);
+    }
+    let err = io::Error::last_os_error();
+    // SAFETY: restores the mask saved above.
+    unsafe { libc::sigprocmask(libc::SIG_SETMASK, &saved, std::ptr::null_mut()) };
     match pid {
-        -1 => Err(io::Error::last_os_error()),
-        0 => child_exec(spec),
+        -1 => Err(err),
         p => Ok(p as u32),
     }
 }

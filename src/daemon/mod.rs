@@ -23,7 +23,7 @@ use std::path::{Path, PathBuf};
 use crate::config::{self, ServerConfig};
 use mainlog::MainLog;
 pub(crate) use process::State;
-pub(crate) use supervisor::{wall_now, Managed, Mood, ProcId, Source, Supervisor, Timer};
+pub(crate) use supervisor::{wall_now, Group, Managed, Mood, ProcId, Source, Supervisor, Timer};
 
 /// The reference's usage-error shape: two lines on stderr, exit 2.
 fn usage_error(progname: &str, msg: &str) -> i32 {

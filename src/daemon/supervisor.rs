@@ -71,6 +71,8 @@ pub struct Group {
     pub members: Vec<ProcId>,
     /// The shared socket of an fcgi-program group.
     fcgi: Option<super::fcgi::Shared>,
+    /// The config reading the group was made from (see `Supervisor::config_generation`).
+    pub config_generation: u64,
 }
 
 /// What the loop ended with.
@@ -90,6 +92,10 @@ pub struct Supervisor {
     pub(crate) base_env: Vec<(String, String)>,
     pub(crate) http: crate::rpc::server::Http,
     pub(crate) bus: Bus,
+    /// Bumped by every reloadConfig. getAllConfigInfo shows a group's live AUTO log
+    /// paths only when the group was made from the current reading, as the reference
+    /// does (its config objects carry the paths).
+    pub config_generation: u64,
     signals: OwnedFd,
     /// Groups still to stop during a shutdown or reload, lowest priority first.
     stop_queue: Vec<String>,
@@ -142,6 +148,7 @@ impl Supervisor {
             reload_config,
             http: Default::default(),
             bus: Bus::default(),
+            config_generation: 0,
             syslog: None,
             read_buf: vec![0; READ_CHUNK],
         })
@@ -215,7 +222,8 @@ impl Supervisor {
             crate::config::GroupKind::FastCgi(sock) => Some(super::fcgi::Shared::new(sock.clone())),
             _ => None,
         };
-        self.groups.insert(pos, Group { config, members, fcgi });
+        let config_generation = self.config_generation;
+        self.groups.insert(pos, Group { config, members, fcgi, config_generation });
         self.notify(Kind::GroupAdded, format!("groupname:{name}\n").into_bytes());
         true
     }
@@ -279,6 +287,7 @@ impl Supervisor {
         let removed =
             running.iter().filter(|r| !new.groups.iter().any(|g| g.name == r.name)).map(|r| r.name.clone()).collect();
         self.cfg.groups = new.groups;
+        self.config_generation += 1;
         Ok((added, changed, removed))
     }
 

@@ -378,7 +378,7 @@ fn call_inner(sup: &mut Supervisor, method: &str, p: &[Value]) -> Result<Outcome
             match path {
                 Some(path) if path.exists() => done(Value::Str(read_file(&path, offset, length)?)),
                 Some(path) => Err(fault(Code::NoFile, Some(&path.display().to_string()))),
-                None => Err(fault(Code::NoFile, Some("None"))),
+                None => Err(fault(Code::NoFile, None)),
             }
         }
         "tailProcessStdoutLog" | "tailProcessLog" | "tailProcessStderrLog" => {
@@ -416,6 +416,10 @@ fn call_inner(sup: &mut Supervisor, method: &str, p: &[Value]) -> Result<Outcome
             let chars = match arg(p, 1)? {
                 Value::Str(s) => s.clone().into_bytes(),
                 Value::Base64(b) => b.clone(),
+                Value::Int(n) => return Err(fault(Code::IncorrectParameters, Some(&n.to_string()))),
+                Value::Bool(b) => {
+                    return Err(fault(Code::IncorrectParameters, Some(if *b { "True" } else { "False" })))
+                }
                 _ => return Err(bad_params()),
             };
             let id = process_id(sup, &name)?;

@@ -138,7 +138,8 @@ pub fn all_config_info(sup: &Supervisor) -> Vec<Value> {
         let inuse = running.is_some();
         for pc in &g.processes {
             // A running group with the same config reports its live log paths.
-            let live = running.filter(|rg| rg.config == *g).and_then(|rg| {
+            let current = |rg: &&crate::daemon::Group| rg.config == *g && rg.config_generation == sup.config_generation;
+            let live = running.filter(current).and_then(|rg| {
                 rg.members.iter().filter_map(|id| sup.procs.get(id)).find(|m| m.proc.config.name == pc.name)
             });
             out.push((pc.name.clone(), config_info(g, pc, inuse, live)));
