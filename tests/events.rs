@@ -1054,3 +1054,38 @@ command=sleep 1000
     let stopped = ["late", "early", "lis"].map(|p| at(&format!("stopped: {p} (terminated by SIGTERM)")));
     assert!(stopped[0] < stopped[1] && stopped[1] < stopped[2], "stop order late, early, lis:\n{log}");
 }
+
+/// `len_unit=characters` (our opt-in): a stock text-mode childutils listener reads
+/// `len` characters, so non-ASCII payloads must be counted that way for it not to hang.
+#[test]
+fn text_mode_childutils_listener_with_len_unit_characters() {
+    let body = format!(
+        "{CONTROL}[eventlistener:text]\ncommand={py} {script} {{dir}}/text.txt\nevents=REMOTE_COMMUNICATION\n\
+         len_unit=characters\n",
+        py = ref_py(),
+        script = support("text_listener.py"),
+    );
+    let d = Daemon::start("ev-text", &body);
+    let sock = d.dir.join("s.sock");
+    assert!(d.wait_log("success: text entered RUNNING state", Duration::from_secs(10)), "{}", d.log());
+    for data in ["café crème", "naïve", "plain"] {
+        let r = rpc_at(
+            &sock,
+            "supervisor.sendRemoteCommEvent",
+            &[Value::str("t"), Value::str(data)],
+            Duration::from_secs(5),
+        );
+        assert!(r.is_ok(), "{r:?}");
+    }
+    let path = d.dir.join("text.txt");
+    assert!(
+        wait_until(Duration::from_secs(10), || read(&path).lines().count() == 3),
+        "the listener got: {:?}\n{}",
+        read(&path),
+        d.log()
+    );
+    assert_eq!(
+        read(&path),
+        "REMOTE_COMMUNICATION type:t|café crème\nREMOTE_COMMUNICATION type:t|naïve\nREMOTE_COMMUNICATION type:t|plain\n"
+    );
+}

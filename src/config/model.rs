@@ -91,6 +91,9 @@ pub enum GroupKind {
 pub struct ListenerPoolConfig {
     /// Upper-case event type names, as subscribed (abstract types included), sorted.
     pub events: Vec<String>,
+    /// `len_unit=characters`: count the header's len in characters, as Supervisor 4.x on
+    /// Python 3 does and its childutils listeners expect; bytes by default.
+    pub len_in_characters: bool,
     pub buffer_size: i64,
 }
 

@@ -124,6 +124,13 @@ fn listener_pool(r: &Reader, section: &str, warnings: &mut Vec<String>) -> Resul
     let name = section.split_once(':').map(|(_, n)| n.to_string()).unwrap_or_default();
     let priority = r.typed(section, "priority", "-1", &none, v::integer)?;
     let buffer_size = r.typed(section, "buffer_size", "10", &none, v::integer)?;
+    // Our addition (the reference ignores unknown keys, so the file stays portable).
+    let len_in_characters =
+        r.typed(section, "len_unit", "bytes", &none, |s| match s.trim().to_lowercase().as_str() {
+            "bytes" => Ok(false),
+            "characters" => Ok(true),
+            _ => Err(format!("len_unit must be 'bytes' or 'characters', not {}", crate::config::ini::py_repr(s))),
+        })?;
     if buffer_size < 1 {
         return Err(r.err(
             section,
@@ -164,7 +171,7 @@ fn listener_pool(r: &Reader, section: &str, warnings: &mut Vec<String>) -> Resul
     Ok(GroupConfig {
         name,
         priority,
-        kind: GroupKind::EventListenerPool(ListenerPoolConfig { events, buffer_size }),
+        kind: GroupKind::EventListenerPool(ListenerPoolConfig { events, buffer_size, len_in_characters }),
         processes,
     })
 }

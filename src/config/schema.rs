@@ -62,7 +62,7 @@ const PROGRAM: &[&str] = &[
     "umask",
     "serverurl",
 ];
-const LISTENER_EXTRA: &[&str] = &["events", "buffer_size", "result_handler"];
+const LISTENER_EXTRA: &[&str] = &["events", "buffer_size", "result_handler", "len_unit"];
 const FCGI_EXTRA: &[&str] = &["socket", "socket_backlog", "socket_owner", "socket_mode"];
 
 /// The keys a section may hold; None when any key is fine (plugin sections).

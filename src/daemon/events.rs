@@ -90,6 +90,7 @@ pub struct Pooled {
 #[derive(Debug)]
 pub struct Pool {
     pub name: String,
+    pub len_in_characters: bool,
     pub subscriptions: Vec<String>,
     pub buffer: VecDeque<Pooled>,
     pub buffer_size: usize,
@@ -100,6 +101,7 @@ impl Pool {
     pub fn new(name: &str, subscriptions: Vec<String>, buffer_size: i64) -> Pool {
         Pool {
             name: name.to_string(),
+            len_in_characters: false,
             subscriptions,
             buffer: VecDeque::new(),
             buffer_size: usize::try_from(buffer_size).unwrap_or(1).max(1),
@@ -134,13 +136,17 @@ impl Pool {
 }
 
 /// The header line and payload written to a listener's stdin.
-pub fn envelope(identifier: &str, pool: &str, item: &Pooled) -> Vec<u8> {
+pub fn envelope(identifier: &str, pool: &str, item: &Pooled, len_in_characters: bool) -> Vec<u8> {
+    let len = if len_in_characters {
+        String::from_utf8_lossy(&item.event.payload).chars().count()
+    } else {
+        item.event.payload.len()
+    };
     let mut out = format!(
-        "ver:3.0 server:{identifier} serial:{} pool:{pool} poolserial:{} eventname:{} len:{}\n",
+        "ver:3.0 server:{identifier} serial:{} pool:{pool} poolserial:{} eventname:{} len:{len}\n",
         item.event.serial.unwrap_or(0),
         item.pool_serial,
         item.event.kind.name(),
-        item.event.payload.len()
     )
     .into_bytes();
     out.extend_from_slice(&item.event.payload);
@@ -399,9 +405,13 @@ mod tests {
             pool_serial: 3,
         };
         assert_eq!(
-            envelope("supervisor", "mypool", &item),
+            envelope("supervisor", "mypool", &item, false),
             "ver:3.0 server:supervisor serial:7 pool:mypool poolserial:3 eventname:PROCESS_STATE_RUNNING len:2\né"
                 .as_bytes()
+        );
+        let chars = envelope("s", "p", &item, true);
+        assert!(
+            chars.starts_with(b"ver:3.0 server:s serial:7 pool:p poolserial:3 eventname:PROCESS_STATE_RUNNING len:1\n")
         );
     }
 

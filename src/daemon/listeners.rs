@@ -73,7 +73,8 @@ impl Supervisor {
                 });
                 let Some(id) = ready else { break };
                 let Some(item) = self.bus.pools[pi].buffer.pop_front() else { break };
-                let bytes = envelope(&self.cfg.supervisord.identifier, &pool_name, &item);
+                let chars = self.bus.pools[pi].len_in_characters;
+                let bytes = envelope(&self.cfg.supervisord.identifier, &pool_name, &item, chars);
                 let name = self.procs.get(&id).map(|m| m.proc.config.name.clone()).unwrap_or_default();
                 if self.write_stdin(id, &bytes).is_err() {
                     self.log.debug(&format!(
@@ -168,9 +169,11 @@ impl Supervisor {
         self.arm_ticks();
     }
 
-    pub(crate) fn add_pool(&mut self, name: &str, events: Vec<String>, buffer_size: i64) {
+    pub(crate) fn add_pool(&mut self, name: &str, config: &crate::config::ListenerPoolConfig) {
         self.bus.pools.retain(|p| p.name != name);
-        self.bus.pools.push(Pool::new(name, events, buffer_size));
+        let mut pool = Pool::new(name, config.events.clone(), config.buffer_size);
+        pool.len_in_characters = config.len_in_characters;
+        self.bus.pools.push(pool);
         self.arm_ticks();
     }
 

@@ -215,7 +215,7 @@ impl Supervisor {
             .position(|g| (g.config.priority, &g.config.name) > (config.priority, &config.name))
             .unwrap_or(self.groups.len());
         if let crate::config::GroupKind::EventListenerPool(pool) = &config.kind {
-            self.add_pool(&config.name, pool.events.clone(), pool.buffer_size);
+            self.add_pool(&config.name, pool);
         }
         let name = config.name.clone();
         let fcgi = match &config.kind {
