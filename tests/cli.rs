@@ -7,20 +7,15 @@ use std::process::Command;
 
 use common::*;
 
-const MINIMAL: &str = "[supervisord]\nlogfile=/tmp/sv-cli-test.log\npidfile=/tmp/sv-cli-test.pid\n\n[program:cat]\ncommand=/bin/cat\n";
+const MINIMAL: &str =
+    "[supervisord]\nlogfile=/tmp/sv-cli-test.log\npidfile=/tmp/sv-cli-test.pid\n\n[program:cat]\ncommand=/bin/cat\n";
 
 #[test]
 fn help_lists_every_tool() {
     let o = run(Command::new(bin()).arg("--help"));
     assert!(o.status.success());
     let out = stdout(&o);
-    for t in [
-        "supervisord",
-        "supervisorctl",
-        "echo_supervisord_conf",
-        "pidproxy",
-        "--install",
-    ] {
+    for t in ["supervisord", "supervisorctl", "echo_supervisord_conf", "pidproxy", "--install"] {
         assert!(out.contains(t), "help lacks {t}: {out}");
     }
 }
@@ -29,11 +24,7 @@ fn help_lists_every_tool() {
 fn unknown_tool_is_a_clear_error_with_exit_2() {
     let o = run(Command::new(bin()).arg("frobnicate"));
     assert_eq!(o.status.code(), Some(2));
-    assert!(
-        stderr(&o).contains("unknown tool 'frobnicate'"),
-        "{}",
-        stderr(&o)
-    );
+    assert!(stderr(&o).contains("unknown tool 'frobnicate'"), "{}", stderr(&o));
 }
 
 #[test]
@@ -68,11 +59,7 @@ fn subcommand_aliases_reach_the_same_tool() {
     let expected = run(tool("supervisord").arg("-c").arg(&conf).arg("--check"));
     assert!(expected.status.success(), "{}", stderr(&expected));
     for alias in ["supervisord", "daemon", "d"] {
-        let o = run(Command::new(bin())
-            .arg(alias)
-            .arg("-c")
-            .arg(&conf)
-            .arg("--check"));
+        let o = run(Command::new(bin()).arg(alias).arg("-c").arg(&conf).arg("--check"));
         assert!(o.status.success(), "{alias}: {}", stderr(&o));
         assert_eq!(stdout(&o), stdout(&expected), "{alias}");
     }
@@ -88,19 +75,9 @@ fn install_makes_links_and_refuses_foreign_files() {
     let dir = TempDir::new("cli-install");
     let o = run(Command::new(bin()).arg("--install").arg(dir.path()));
     assert!(o.status.success(), "{}", stderr(&o));
-    for t in [
-        "supervisord",
-        "supervisorctl",
-        "echo_supervisord_conf",
-        "pidproxy",
-    ] {
+    for t in ["supervisord", "supervisorctl", "echo_supervisord_conf", "pidproxy"] {
         let link = dir.join(t);
-        assert!(
-            link.symlink_metadata()
-                .map(|m| m.file_type().is_symlink())
-                .unwrap_or(false),
-            "{t} not a link"
-        );
+        assert!(link.symlink_metadata().map(|m| m.file_type().is_symlink()).unwrap_or(false), "{t} not a link");
     }
     // A second install replaces its own links.
     let o = run(Command::new(bin()).arg("--install").arg(dir.path()));
@@ -114,10 +91,7 @@ fn install_makes_links_and_refuses_foreign_files() {
     let o = run(Command::new(bin()).arg("--install").arg(dir.path()));
     assert_eq!(o.status.code(), Some(1));
     assert!(stderr(&o).contains("is not a link"), "{}", stderr(&o));
-    assert_eq!(
-        std::fs::read_to_string(dir.join("pidproxy")).unwrap(),
-        "#!/bin/sh\n"
-    );
+    assert_eq!(std::fs::read_to_string(dir.join("pidproxy")).unwrap(), "#!/bin/sh\n");
     let o = run(Command::new(bin()).arg("--install"));
     assert_eq!(o.status.code(), Some(2));
 }
@@ -128,26 +102,11 @@ fn supervisord_usage_errors_exit_2_with_reference_text() {
         (&["-x"], "Error: option -x not recognized"),
         (&["--bogus"], "Error: option --bogus not recognized"),
         (&["-c"], "Error: option -c requires argument"),
-        (
-            &["extra"],
-            "Error: positional arguments are not supported: ['extra']",
-        ),
-        (
-            &["-c", "a", "-c", "b"],
-            "Error: conflicting command line option '-c'",
-        ),
-        (
-            &["-m", "9"],
-            "Error: invalid value for -m '9': 9 can not be converted to an octal type",
-        ),
-        (
-            &["--loglevel=warning"],
-            "Error: invalid value for --loglevel 'warning': bad logging level name 'warning'",
-        ),
-        (
-            &["-c", "/no/such/file.conf"],
-            "Error: could not find config file /no/such/file.conf",
-        ),
+        (&["extra"], "Error: positional arguments are not supported: ['extra']"),
+        (&["-c", "a", "-c", "b"], "Error: conflicting command line option '-c'"),
+        (&["-m", "9"], "Error: invalid value for -m '9': 9 can not be converted to an octal type"),
+        (&["--loglevel=warning"], "Error: invalid value for --loglevel 'warning': bad logging level name 'warning'"),
+        (&["-c", "/no/such/file.conf"], "Error: could not find config file /no/such/file.conf"),
     ];
     for (args, expected) in cases {
         let o = run(tool("supervisord").args(*args));
@@ -163,11 +122,7 @@ fn supervisord_help_exits_0() {
     for flag in ["-h", "--help", "-?"] {
         let o = run(tool("supervisord").arg(flag));
         assert!(o.status.success(), "{flag}");
-        assert!(
-            stdout(&o).contains("--configuration"),
-            "{flag}: {}",
-            stdout(&o)
-        );
+        assert!(stdout(&o).contains("--configuration"), "{flag}: {}", stdout(&o));
     }
 }
 
@@ -180,12 +135,7 @@ fn getopt_forms_are_accepted() {
         vec!["-nc".to_string(), conf.clone(), "--check".into()],
         vec![format!("-c{conf}"), "--check".into()],
         vec![format!("--configuration={conf}"), "--check".into()],
-        vec![
-            "--config".into(),
-            conf.clone(),
-            "--logfile_maxbytes=1MB".into(),
-            "--check".into(),
-        ],
+        vec!["--config".into(), conf.clone(), "--logfile_maxbytes=1MB".into(), "--check".into()],
     ] {
         let o = run(tool("supervisord").args(&args));
         assert!(o.status.success(), "{args:?}: {}", stderr(&o));
@@ -208,14 +158,17 @@ fn check_prints_the_effective_processes_and_warnings() {
     assert!(out.contains("group web priority=999"), "{out}");
     for n in 1..=4 {
         assert!(
-            out.contains(&format!(
-                "process web_0{n} priority=999 autostart=true command=/bin/server -port=900{n}"
-            )),
+            out.contains(&format!("process web_0{n} priority=999 autostart=true command=/bin/server -port=900{n}")),
             "{out}"
         );
     }
     let err = stderr(&o);
-    assert!(err.contains("s.conf:9: unknown key 'autorestrat' in section [program:web] ignored (did you mean 'autorestart'?)"), "{err}");
+    assert!(
+        err.contains(
+            "s.conf:9: unknown key 'autorestrat' in section [program:web] ignored (did you mean 'autorestart'?)"
+        ),
+        "{err}"
+    );
 }
 
 #[test]
@@ -246,30 +199,18 @@ fn a_broken_config_names_file_line_section_and_key_and_starts_nothing() {
 fn config_is_found_by_the_search_list() {
     let dir = TempDir::new("cli-search");
     dir.write("supervisord.conf", MINIMAL);
-    let o = run(Command::new(bin())
-        .args(["supervisord", "--check"])
-        .current_dir(dir.path()));
+    let o = run(Command::new(bin()).args(["supervisord", "--check"]).current_dir(dir.path()));
     assert!(o.status.success(), "{}", stderr(&o));
-    assert!(
-        stdout(&o).contains("supervisord.conf: valid"),
-        "{}",
-        stdout(&o)
-    );
+    assert!(stdout(&o).contains("supervisord.conf: valid"), "{}", stdout(&o));
     let empty = TempDir::new("cli-search-none");
-    let o = run(Command::new(bin())
-        .args(["supervisord", "--check"])
-        .current_dir(empty.path()));
+    let o = run(Command::new(bin()).args(["supervisord", "--check"]).current_dir(empty.path()));
     if std::path::Path::new("/etc/supervisord.conf").exists()
         || std::path::Path::new("/etc/supervisor/supervisord.conf").exists()
     {
         return;
     }
     assert_eq!(o.status.code(), Some(2));
-    assert!(
-        stderr(&o).contains("No config file found at default paths"),
-        "{}",
-        stderr(&o)
-    );
+    assert!(stderr(&o).contains("No config file found at default paths"), "{}", stderr(&o));
 }
 
 #[test]
@@ -277,25 +218,14 @@ fn echo_conf_parses_here_and_in_the_reference() {
     let sample = stdout(&run(&mut tool("echo_supervisord_conf")));
     assert!(sample.contains("[unix_http_server]") && sample.contains("[supervisord]"));
     let dir = TempDir::new("cli-echo");
-    let conf = dir.write(
-        "s.conf",
-        &format!("{sample}\n[program:cat]\ncommand=/bin/cat\n"),
-    );
+    let conf = dir.write("s.conf", &format!("{sample}\n[program:cat]\ncommand=/bin/cat\n"));
     let o = run(tool("supervisord").arg("-c").arg(&conf).arg("--check"));
     assert!(o.status.success(), "{}", stderr(&o));
     assert!(stdout(&o).contains("process cat priority=999 autostart=true command=/bin/cat"));
     let script = repo_root().join("tests/support/ref_check.py");
     let r = run(Command::new(reference_python()).arg(script).arg(&conf));
-    assert!(
-        r.status.success(),
-        "the reference rejects our sample: {}",
-        stderr(&r)
-    );
-    assert_eq!(
-        stdout(&r),
-        stdout(&o),
-        "the two parsers read the sample differently"
-    );
+    assert!(r.status.success(), "the reference rejects our sample: {}", stderr(&r));
+    assert_eq!(stdout(&r), stdout(&o), "the two parsers read the sample differently");
 }
 
 #[test]

@@ -59,18 +59,8 @@ struct Outcome {
 }
 
 fn ours(path: &Path) -> Outcome {
-    let o = run(env_for(
-        Command::new(bin())
-            .arg("supervisord")
-            .arg("-c")
-            .arg(path)
-            .arg("--check"),
-    ));
-    Outcome {
-        code: o.status.code().unwrap_or(-1),
-        stdout: stdout(&o),
-        stderr: stderr(&o),
-    }
+    let o = run(env_for(Command::new(bin()).arg("supervisord").arg("-c").arg(path).arg("--check")));
+    Outcome { code: o.status.code().unwrap_or(-1), stdout: stdout(&o), stderr: stderr(&o) }
 }
 
 /// Runs the reference parser on many files in one Python process would be faster, but
@@ -78,14 +68,8 @@ fn ours(path: &Path) -> Outcome {
 /// use.
 fn reference(path: &Path) -> Outcome {
     let script = repo_root().join("tests/support/ref_check.py");
-    let o = run(env_for(
-        Command::new(reference_python()).arg(script).arg(path),
-    ));
-    Outcome {
-        code: o.status.code().unwrap_or(-1),
-        stdout: stdout(&o),
-        stderr: stderr(&o),
-    }
+    let o = run(env_for(Command::new(reference_python()).arg(script).arg(path)));
+    Outcome { code: o.status.code().unwrap_or(-1), stdout: stdout(&o), stderr: stderr(&o) }
 }
 
 fn corpus() -> Vec<PathBuf> {
@@ -133,20 +117,8 @@ fn our_message(stderr: &str) -> String {
 #[test]
 fn corpus_is_big_enough() {
     let files = corpus();
-    let ok = files
-        .iter()
-        .filter(|f| {
-            f.file_name()
-                .is_some_and(|n| n.to_string_lossy().starts_with("ok_"))
-        })
-        .count();
-    let bad = files
-        .iter()
-        .filter(|f| {
-            f.file_name()
-                .is_some_and(|n| n.to_string_lossy().starts_with("bad_"))
-        })
-        .count();
+    let ok = files.iter().filter(|f| f.file_name().is_some_and(|n| n.to_string_lossy().starts_with("ok_"))).count();
+    let bad = files.iter().filter(|f| f.file_name().is_some_and(|n| n.to_string_lossy().starts_with("bad_"))).count();
     assert!(files.len() >= 40, "only {} configs", files.len());
     assert!(ok >= 15 && bad >= 15, "ok={ok} bad={bad}");
 }
@@ -157,37 +129,19 @@ fn ours_and_the_reference_agree_on_every_config() {
     let own_messages: BTreeMap<&str, &str> = OWN_MESSAGES.iter().copied().collect();
     let mut failures = Vec::new();
     for file in corpus() {
-        let name = file
-            .file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_default();
+        let name = file.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
         let (o, r) = (ours(&file), reference(&file));
-        assert!(
-            r.code == 0 || r.code == 2,
-            "{name}: reference crashed ({}): {}",
-            r.code,
-            r.stderr
-        );
-        assert!(
-            o.code == 0 || o.code == 2,
-            "{name}: ours crashed ({}): {}",
-            o.code,
-            o.stderr
-        );
+        assert!(r.code == 0 || r.code == 2, "{name}: reference crashed ({}): {}", r.code, r.stderr);
+        assert!(o.code == 0 || o.code == 2, "{name}: ours crashed ({}): {}", o.code, o.stderr);
         let expected_ok = name.starts_with("ok_");
         if (r.code == 0) != expected_ok && !deliberate.contains_key(name.as_str()) {
-            failures.push(format!(
-                "{name}: the reference exited {} though the name says otherwise",
-                r.code
-            ));
+            failures.push(format!("{name}: the reference exited {} though the name says otherwise", r.code));
         }
         if deliberate.contains_key(name.as_str()) {
             // The difference must still exist, or the entry is stale.
             let differs = o.code != r.code || o.stdout != r.stdout;
             if !differs {
-                failures.push(format!(
-                    "{name}: listed as a deliberate difference but both agree now"
-                ));
+                failures.push(format!("{name}: listed as a deliberate difference but both agree now"));
             }
             continue;
         }
@@ -202,26 +156,16 @@ fn ours_and_the_reference_agree_on_every_config() {
             continue;
         }
         if o.code == 0 && o.stdout != r.stdout {
-            failures.push(format!(
-                "{name}: different result\n--- ours\n{}--- reference\n{}",
-                o.stdout, r.stdout
-            ));
+            failures.push(format!("{name}: different result\n--- ours\n{}--- reference\n{}", o.stdout, r.stdout));
         }
         if o.code == 2 && !own_messages.contains_key(name.as_str()) {
             let (om, rm) = (our_message(&o.stderr), reference_message(&r.stderr));
             if !rm.contains(om.trim()) && !om.contains(rm.trim()) {
-                failures.push(format!(
-                    "{name}: messages differ\n  ours:      {om}\n  reference: {rm}"
-                ));
+                failures.push(format!("{name}: messages differ\n  ours:      {om}\n  reference: {rm}"));
             }
         }
     }
-    assert!(
-        failures.is_empty(),
-        "{} differences:\n{}",
-        failures.len(),
-        failures.join("\n")
-    );
+    assert!(failures.is_empty(), "{} differences:\n{}", failures.len(), failures.join("\n"));
 }
 
 #[test]
@@ -236,9 +180,5 @@ fn errors_name_file_line_section_and_key() {
         && first.contains("stopsignal: ");
     assert!(re_ok, "unexpected message: {first}");
     assert!(o.stderr.contains("For help, use"), "{}", o.stderr);
-    assert!(
-        o.stdout.is_empty(),
-        "nothing may be printed as started: {}",
-        o.stdout
-    );
+    assert!(o.stdout.is_empty(), "nothing may be printed as started: {}", o.stdout);
 }
