@@ -4,7 +4,7 @@
 use super::client::CallError;
 use super::{help, out, status, stream, CmdResult, Ctl};
 use crate::rpc::api::namespec;
-use crate::rpc::xmlrpc::Value;
+use crate::rpc::xmlrpc::{Fault, Value};
 
 pub const COMMANDS: &[&str] = &[
     "add", "avail", "clear", "exit", "fg", "help", "maintail", "open", "pid", "quit", "reload", "remove", "reread",
@@ -174,49 +174,54 @@ fn fault_result(f: &crate::rpc::xmlrpc::Fault, group: &str, process: &str) -> Va
     ])
 }
 
-fn start(ctl: &mut Ctl, arg: &str) -> CmdResult {
-    if !ctl.upcheck()? {
-        return Ok(());
-    }
-    let names: Vec<&str> = arg.split_whitespace().collect();
-    if names.is_empty() {
-        out("Error: start requires a process name");
-        ctl.exitstatus = status::INVALID_ARGS;
-        help::print("start");
-        return Ok(());
-    }
+/// start, stop and signal share their shape: `all`, whole groups (`g:*`), or single
+/// processes, each answer formatted as a result line with its exit-status rule.
+struct Action<'a> {
+    all: &'static str,
+    group: &'static str,
+    one: &'static str,
+    /// Parameters after the name (the signal).
+    extra: &'a [Value],
+    format: &'a dyn Fn(&Value) -> String,
+    /// The fault that leaves the exit status alone (already started / not running).
+    ignored: Option<i32>,
+    /// The exit status for an unknown group.
+    no_group: i32,
+}
+
+fn per_name(ctl: &mut Ctl, names: &[&str], a: &Action) -> CmdResult {
+    let report = |ctl: &mut Ctl, r: &Value| {
+        out(&(a.format)(r));
+        ctl.set_exitstatus_from_fault(i(r, "status") as i32, a.ignored);
+    };
     if names.contains(&"all") {
-        for r in items(call(ctl, "supervisor.startAllProcesses", &[])?) {
-            out(&start_result(&r));
-            ctl.set_exitstatus_from_fault(i(&r, "status") as i32, Some(60));
+        for r in items(call(ctl, a.all, a.extra)?) {
+            report(ctl, &r);
         }
         return Ok(());
     }
     for name in names {
         let (group, process) = split_namespec(name);
+        let params = |first: &str| [&[Value::str(first)], a.extra].concat();
         match process {
-            None => match call(ctl, "supervisor.startProcessGroup", &[Value::str(&group)]) {
+            None => match call(ctl, a.group, &params(&group)) {
                 Ok(results) => {
                     for r in items(results) {
-                        out(&start_result(&r));
-                        ctl.set_exitstatus_from_fault(i(&r, "status") as i32, Some(60));
+                        report(ctl, &r);
                     }
                 }
                 Err(CallError::Fault(f)) if f.code == 10 => {
                     out(&format!("{group}: ERROR (no such group)"));
-                    ctl.exitstatus = status::INVALID_ARGS;
+                    ctl.exitstatus = a.no_group;
                 }
                 Err(e) => {
                     ctl.exitstatus = status::GENERIC;
                     return Err(e);
                 }
             },
-            Some(process) => match call(ctl, "supervisor.startProcess", &[Value::str(name)]) {
-                Ok(_) => out(&format!("{}: started", namespec(&group, &process))),
-                Err(CallError::Fault(f)) => {
-                    out(&start_result(&fault_result(&f, &group, &process)));
-                    ctl.set_exitstatus_from_fault(f.code, Some(60));
-                }
+            Some(process) => match call(ctl, a.one, &params(name)) {
+                Ok(_) => report(ctl, &fault_result(&Fault { code: 80, string: "OK".into() }, &group, &process)),
+                Err(CallError::Fault(f)) => report(ctl, &fault_result(&f, &group, &process)),
                 Err(e) => return Err(e),
             },
         }
@@ -224,54 +229,55 @@ fn start(ctl: &mut Ctl, arg: &str) -> CmdResult {
     Ok(())
 }
 
+/// The names of a command, or the reference's complaint when there are none.
+fn require_names<'a>(ctl: &mut Ctl, cmd: &str, arg: &'a str, missing: &str, status: i32) -> Option<Vec<&'a str>> {
+    let names: Vec<&str> = arg.split_whitespace().collect();
+    if names.is_empty() {
+        out(missing);
+        ctl.exitstatus = status;
+        help::print(cmd);
+        return None;
+    }
+    Some(names)
+}
+
+fn start(ctl: &mut Ctl, arg: &str) -> CmdResult {
+    if !ctl.upcheck()? {
+        return Ok(());
+    }
+    let Some(names) = require_names(ctl, "start", arg, "Error: start requires a process name", status::INVALID_ARGS)
+    else {
+        return Ok(());
+    };
+    let action = Action {
+        all: "supervisor.startAllProcesses",
+        group: "supervisor.startProcessGroup",
+        one: "supervisor.startProcess",
+        extra: &[],
+        format: &start_result,
+        ignored: Some(60),
+        no_group: status::INVALID_ARGS,
+    };
+    per_name(ctl, &names, &action)
+}
+
 fn stop(ctl: &mut Ctl, arg: &str) -> CmdResult {
     if !ctl.upcheck()? {
         return Ok(());
     }
-    let names: Vec<&str> = arg.split_whitespace().collect();
-    if names.is_empty() {
-        out("Error: stop requires a process name");
-        ctl.exitstatus = status::GENERIC;
-        help::print("stop");
+    let Some(names) = require_names(ctl, "stop", arg, "Error: stop requires a process name", status::GENERIC) else {
         return Ok(());
-    }
-    if names.contains(&"all") {
-        for r in items(call(ctl, "supervisor.stopAllProcesses", &[])?) {
-            out(&signal_result(&r, "stopped"));
-            ctl.set_exitstatus_from_fault(i(&r, "status") as i32, Some(70));
-        }
-        return Ok(());
-    }
-    for name in names {
-        let (group, process) = split_namespec(name);
-        match process {
-            None => match call(ctl, "supervisor.stopProcessGroup", &[Value::str(&group)]) {
-                Ok(results) => {
-                    for r in items(results) {
-                        out(&signal_result(&r, "stopped"));
-                        ctl.set_exitstatus_from_fault(i(&r, "status") as i32, Some(70));
-                    }
-                }
-                Err(CallError::Fault(f)) if f.code == 10 => {
-                    ctl.exitstatus = status::GENERIC;
-                    out(&format!("{group}: ERROR (no such group)"));
-                }
-                Err(e) => {
-                    ctl.exitstatus = status::GENERIC;
-                    return Err(e);
-                }
-            },
-            Some(process) => match call(ctl, "supervisor.stopProcess", &[Value::str(name)]) {
-                Ok(_) => out(&format!("{}: stopped", namespec(&group, &process))),
-                Err(CallError::Fault(f)) => {
-                    out(&signal_result(&fault_result(&f, &group, &process), "stopped"));
-                    ctl.set_exitstatus_from_fault(f.code, Some(70));
-                }
-                Err(e) => return Err(e),
-            },
-        }
-    }
-    Ok(())
+    };
+    let action = Action {
+        all: "supervisor.stopAllProcesses",
+        group: "supervisor.stopProcessGroup",
+        one: "supervisor.stopProcess",
+        extra: &[],
+        format: &|r| signal_result(r, "stopped"),
+        ignored: Some(70),
+        no_group: status::GENERIC,
+    };
+    per_name(ctl, &names, &action)
 }
 
 fn restart(ctl: &mut Ctl, arg: &str) -> CmdResult {
@@ -299,42 +305,16 @@ fn signal(ctl: &mut Ctl, arg: &str) -> CmdResult {
         ctl.exitstatus = status::GENERIC;
         return Ok(());
     }
-    let sig = Value::str(args[0]);
-    let names = &args[1..];
-    if names.contains(&"all") {
-        for r in items(call(ctl, "supervisor.signalAllProcesses", std::slice::from_ref(&sig))?) {
-            out(&signal_result(&r, "signalled"));
-            ctl.set_exitstatus_from_fault(i(&r, "status") as i32, None);
-        }
-        return Ok(());
-    }
-    for name in names {
-        let (group, process) = split_namespec(name);
-        match process {
-            None => match call(ctl, "supervisor.signalProcessGroup", &[Value::str(&group), sig.clone()]) {
-                Ok(results) => {
-                    for r in items(results) {
-                        out(&signal_result(&r, "signalled"));
-                        ctl.set_exitstatus_from_fault(i(&r, "status") as i32, None);
-                    }
-                }
-                Err(CallError::Fault(f)) if f.code == 10 => {
-                    out(&format!("{group}: ERROR (no such group)"));
-                    ctl.exitstatus = status::GENERIC;
-                }
-                Err(e) => return Err(e),
-            },
-            Some(process) => match call(ctl, "supervisor.signalProcess", &[Value::str(*name), sig.clone()]) {
-                Ok(_) => out(&format!("{}: signalled", namespec(&group, &process))),
-                Err(CallError::Fault(f)) => {
-                    out(&signal_result(&fault_result(&f, &group, &process), "signalled"));
-                    ctl.set_exitstatus_from_fault(f.code, None);
-                }
-                Err(e) => return Err(e),
-            },
-        }
-    }
-    Ok(())
+    let action = Action {
+        all: "supervisor.signalAllProcesses",
+        group: "supervisor.signalProcessGroup",
+        one: "supervisor.signalProcess",
+        extra: &[Value::str(args[0])],
+        format: &|r| signal_result(r, "signalled"),
+        ignored: None,
+        no_group: status::GENERIC,
+    };
+    per_name(ctl, &args[1..], &action)
 }
 
 fn pid(ctl: &mut Ctl, arg: &str) -> CmdResult {
