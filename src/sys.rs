@@ -195,8 +195,12 @@ pub fn install_signal_pipe(signals: &[i32]) -> io::Result<OwnedFd> {
             }
         }
     }
-    // SAFETY: setting SIG_IGN for SIGPIPE has no preconditions.
-    unsafe { libc::signal(libc::SIGPIPE, libc::SIG_IGN) };
+    // SAFETY: setting SIG_IGN has no preconditions. With these ignored, a dead pipe
+    // gives EPIPE and a file over RLIMIT_FSIZE gives EFBIG: errors to log, not deaths.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_IGN);
+        libc::signal(libc::SIGXFSZ, libc::SIG_IGN);
+    }
     Ok(rd)
 }
 

@@ -8,6 +8,10 @@ use super::output::{strip_ansi, Channel};
 use super::supervisor::{ProcId, Source, Supervisor};
 use crate::config::LogLevel;
 
+fn log_path_text(p: &Option<std::path::PathBuf>) -> String {
+    p.as_ref().map(|p| p.display().to_string()).unwrap_or_default()
+}
+
 impl Supervisor {
     /// Reads what a child wrote: a few chunks per wake-up (so one chatty child cannot
     /// starve the others), or everything there is when `drain` (after its exit).
@@ -168,10 +172,24 @@ impl Supervisor {
             Channel::Stdout => &mut m.stdout,
             Channel::Stderr => &mut m.stderr,
         };
-        if let Err(e) = log.write(data) {
-            let path = log.path.as_ref().map(|p| p.display().to_string()).unwrap_or_default();
-            let msg = format!("could not write the {} log of {} ({path}): {e}", channel.name(), m.proc.config.name);
-            self.log.error(&msg);
+        match log.write(data) {
+            Err(e) if !log.failing => {
+                log.failing = true;
+                let msg = format!(
+                    "could not write the {} log of {} ({}): {e}; output is lost until writing works again",
+                    channel.name(),
+                    m.proc.config.name,
+                    log_path_text(&log.path)
+                );
+                self.log.error(&msg);
+            }
+            Ok(()) if log.failing => {
+                log.failing = false;
+                let path = log_path_text(&log.path);
+                let msg = format!("writing the {} log of {} ({path}) again", channel.name(), m.proc.config.name);
+                self.log.info(&msg);
+            }
+            _ => {}
         }
         if log.syslog {
             if let Some(s) = &mut self.syslog {

@@ -79,10 +79,12 @@ impl MainLog {
         }
     }
 
-    /// SIGUSR2: reopen the file (logrotate has moved it).
-    pub fn reopen(&mut self) {
-        if let Some(f) = &mut self.file {
-            let _ = f.reopen();
+    /// SIGUSR2: reopen the file (logrotate has moved it). On failure the old file
+    /// stays in use.
+    pub fn reopen(&mut self) -> std::io::Result<()> {
+        match &mut self.file {
+            Some(f) => f.reopen(),
+            None => Ok(()),
         }
     }
 

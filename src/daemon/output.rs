@@ -31,6 +31,8 @@ pub struct ChannelLog {
     backups: i64,
     pub syslog: bool,
     file: Option<RotatingFile>,
+    /// Writes are failing (disk full, ...): reported once, not per write.
+    pub failing: bool,
 }
 
 /// Characters that end an ANSI escape sequence, as the reference strips them.
@@ -107,7 +109,14 @@ pub fn is_auto_log_of(file_name: &str, identifier: &str) -> bool {
 
 impl ChannelLog {
     pub fn new(cfg: &ChannelLogConfig, path: Option<PathBuf>) -> ChannelLog {
-        ChannelLog { path, maxbytes: cfg.maxbytes, backups: cfg.backups, syslog: cfg.syslog, file: None }
+        ChannelLog {
+            path,
+            maxbytes: cfg.maxbytes,
+            backups: cfg.backups,
+            syslog: cfg.syslog,
+            file: None,
+            failing: false,
+        }
     }
 
     /// The configured path, with AUTO resolved by creating its file now.

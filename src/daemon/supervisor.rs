@@ -42,11 +42,22 @@ pub(crate) enum Source {
 }
 
 pub(crate) enum Timer {
-    Proc { id: ProcId, kind: TimerKind, generation: u64 },
+    Proc {
+        id: ProcId,
+        kind: TimerKind,
+        generation: u64,
+    },
     ShutdownReport,
-    Conn { id: u64, generation: u64 },
-    Tail { id: u64 },
+    Conn {
+        id: u64,
+        generation: u64,
+    },
+    Tail {
+        id: u64,
+    },
     Tick(u64),
+    /// Watch an HTTP listener again after accept ran out of fds.
+    Accept(usize),
 }
 
 /// A process with its pipes and logs.
@@ -411,7 +422,14 @@ impl Supervisor {
 
     /// Reaps every exited child.
     fn reap(&mut self) {
-        while let Some((pid, status)) = sys::reap_one() {
+        // Collect the exits first, then act on them: restarting inside the waitpid loop
+        // would keep it going for as long as restarted children keep dying, and nothing
+        // else (RPC, signals) would be served meanwhile.
+        let mut exits = Vec::new();
+        while let Some(exit) = sys::reap_one() {
+            exits.push(exit);
+        }
+        for (pid, status) in exits {
             let status = match sys::decode_wait_status(status) {
                 Ok(code) => ExitStatus::Code(code),
                 Err((sig, core)) => ExitStatus::Signal { sig, core },
@@ -490,10 +508,23 @@ impl Supervisor {
     }
 
     pub fn reopen_logs(&mut self) {
-        self.log.reopen();
+        if let Err(e) = self.log.reopen() {
+            let path = self.log.path().map(|p| p.display().to_string()).unwrap_or_default();
+            let msg = format!("could not reopen the log file {path}: {e}; still writing to the previous one");
+            eprintln!("supervisord: {msg}");
+            self.log.error(&msg);
+        }
+        let mut failures = Vec::new();
         for m in self.procs.values_mut() {
-            let _ = m.stdout.reopen();
-            let _ = m.stderr.reopen();
+            for log in [&mut m.stdout, &mut m.stderr] {
+                if let Err(e) = log.reopen() {
+                    let path = log.path.as_ref().map(|p| p.display().to_string()).unwrap_or_default();
+                    failures.push(format!("could not reopen the log of {} ({path}): {e}", m.proc.config.name));
+                }
+            }
+        }
+        for f in failures {
+            self.log.error(&f);
         }
     }
 
@@ -599,6 +630,7 @@ impl Supervisor {
             Timer::Conn { id, generation } => crate::rpc::server::on_deadline(self, id, generation),
             Timer::Tail { id } => crate::rpc::server::on_tail_timer(self, id),
             Timer::Tick(period) => self.on_tick(period),
+            Timer::Accept(idx) => crate::rpc::server::resume_accept(self, idx),
             Timer::ShutdownReport => {
                 if self.mood == Mood::Running {
                     return;

@@ -220,6 +220,13 @@ pub fn register(sup: &mut Supervisor) {
     }
 }
 
+/// Watches a listener again after accept failed for lack of fds.
+pub fn resume_accept(sup: &mut Supervisor, idx: usize) {
+    if let Some(key) = sup.http.listeners.get(idx).and_then(|l| l.key) {
+        let _ = sup.reactor.set_interest(key, true, false);
+    }
+}
+
 /// After a reload whose HTTP server settings changed: close the old servers and open
 /// the new ones. A server that cannot be opened is reported; the others serve on.
 pub fn reopen(sup: &mut Supervisor) {
@@ -270,8 +277,14 @@ pub fn on_listener(sup: &mut Supervisor, idx: usize) {
             Err(e) if e.kind() == io::ErrorKind::WouldBlock => return,
             Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
             Err(e) => {
-                // EMFILE and friends: say so and stop accepting for this wake-up.
-                sup.log.warn(&format!("cannot accept a connection: {e}"));
+                // Out of fds (or similar): the pending connection stays pending, so
+                // watching the socket would wake the loop again at once. Stop watching
+                // it for a while and say so once.
+                sup.log.warn(&format!("cannot accept a connection: {e}; retrying in 1 second"));
+                if let Some(key) = sup.http.listeners.get(idx).and_then(|l| l.key) {
+                    let _ = sup.reactor.set_interest(key, false, false);
+                    sup.reactor.schedule_in(Duration::from_secs(1), Timer::Accept(idx));
+                }
                 return;
             }
         };
