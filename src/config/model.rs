@@ -76,7 +76,7 @@ pub struct GroupConfig {
     pub priority: i64,
     pub kind: GroupKind,
     /// Sorted by (priority, name); a `[group:x]` keeps its listed member order.
-    pub processes: Vec<ProcessConfig>,
+    pub processes: Vec<std::rc::Rc<ProcessConfig>>,
 }
 
 #[derive(Debug, Clone, PartialEq)]

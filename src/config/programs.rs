@@ -2,6 +2,8 @@
 //! `[fcgi-program:x]`, expanded into per-process configs as the reference does
 //! (`process_groups_from_parser` / `processes_from_section`).
 
+use std::rc::Rc;
+
 use super::expand::Names;
 use super::model::*;
 use super::values as v;
@@ -342,7 +344,7 @@ fn processes_from_section(
     section: &str,
     group: &str,
     warnings: &mut Vec<String>,
-) -> Result<Vec<ProcessConfig>, ConfigError> {
+) -> Result<Vec<Rc<ProcessConfig>>, ConfigError> {
     let program_name = section.split_once(':').map(|(_, n)| n).unwrap_or("");
     let program_name = v::process_or_group_name(program_name).map_err(|m| r.err(section, None, m))?;
     let mut common = Names::new();
@@ -394,7 +396,7 @@ fn processes_from_section(
             None => return Err(r.err(section, None, format!("program section {section} does not specify a command"))),
         };
         let name = r.expand_as(section, "process_name", "process_name", &s.process_name, &names)?;
-        processes.push(ProcessConfig {
+        processes.push(Rc::new(ProcessConfig {
             name,
             group: group.to_string(),
             program: program_name.clone(),
@@ -418,7 +420,7 @@ fn processes_from_section(
             redirect_stderr: s.redirect_stderr,
             environment: env.pairs,
             serverurl: s.serverurl.clone(),
-        });
+        }));
     }
     processes.sort_by(|a, b| (a.priority, &a.name).cmp(&(b.priority, &b.name)));
     Ok(processes)

@@ -85,6 +85,8 @@ pub fn load_server_config(path: &Path) -> Result<ServerConfig, ConfigError> {
     let mut groups = programs::groups(&r, &mut warnings)?;
     for g in &mut groups {
         for p in &mut g.processes {
+            // Not shared yet, so this does not copy.
+            let p = std::rc::Rc::make_mut(p);
             let mut env = supervisord.environment.clone();
             for (k, val) in std::mem::take(&mut p.environment) {
                 match env.iter_mut().find(|(ek, _)| *ek == k) {

@@ -147,6 +147,7 @@ fn run(progname: &str, path: &Path, args: options::Args, cfg: ServerConfig) -> i
     sup.log.info(&format!("supervisord started with pid {}", std::process::id()));
     sup.notify(events::Kind::SupervisorRunning, Vec::new());
     sup.autostart();
+    crate::sys::release_free_memory();
     let code = match sup.run() {
         Ok(supervisor::Exit::Shutdown) => 0,
         Err(e) => {

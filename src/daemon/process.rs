@@ -139,7 +139,8 @@ pub fn signame(sig: i32) -> String {
 
 #[derive(Debug)]
 pub struct Process {
-    pub config: ProcessConfig,
+    /// Shared with the group's config (and the parsed config): one copy per process.
+    pub config: std::rc::Rc<ProcessConfig>,
     pub state: State,
     pub pid: u32,
     /// Serial failed starts; reset at RUNNING, EXITED and FATAL.
@@ -158,7 +159,7 @@ pub struct Process {
 }
 
 impl Process {
-    pub fn new(config: ProcessConfig) -> Process {
+    pub fn new(config: std::rc::Rc<ProcessConfig>) -> Process {
         Process {
             config,
             state: State::Stopped,
@@ -456,7 +457,7 @@ mod tests {
         fn new(cfg: ProcessConfig) -> Harness {
             let t0 = Instant::now();
             Harness {
-                p: Process::new(cfg),
+                p: Process::new(std::rc::Rc::new(cfg)),
                 t0,
                 now: t0,
                 next_pid: 100,

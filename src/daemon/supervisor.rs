@@ -96,7 +96,7 @@ pub struct Supervisor {
     pub log: MainLog,
     pub mood: Mood,
     pub groups: Vec<Group>,
-    pub procs: HashMap<ProcId, Managed>,
+    pub procs: HashMap<ProcId, Box<Managed>>,
     pids: HashMap<u32, ProcId>,
     pub(crate) reactor: Reactor<Source, Timer>,
     next_id: ProcId,
@@ -203,7 +203,7 @@ impl Supervisor {
             let any_syslog = pc.stdout.syslog || pc.stderr.syslog;
             self.procs.insert(
                 id,
-                Managed {
+                Box::new(Managed {
                     proc: Process::new(pc.clone()),
                     stdout: ChannelLog::new(&pc.stdout, stdout_path),
                     stderr: ChannelLog::new(&pc.stderr, stderr_path),
@@ -213,7 +213,7 @@ impl Supervisor {
                     listener: is_pool.then(Listener::default),
                     capture: Default::default(),
                     pipes: [None, None],
-                },
+                }),
             );
             if any_syslog && self.syslog.is_none() {
                 self.syslog = Some(Syslog::new("supervisord"));
@@ -689,6 +689,7 @@ impl Supervisor {
         self.notify(Kind::SupervisorRunning, Vec::new());
         self.log.info(&format!("supervisord started with pid {}", std::process::id()));
         self.autostart();
+        crate::sys::release_free_memory();
     }
 
     /// The loop. Returns when a shutdown has stopped every process.

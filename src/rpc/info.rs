@@ -140,7 +140,11 @@ pub fn all_config_info(sup: &Supervisor) -> Vec<Value> {
             // A running group with the same config reports its live log paths.
             let current = |rg: &&crate::daemon::Group| rg.config == *g && rg.config_generation == sup.config_generation;
             let live = running.filter(current).and_then(|rg| {
-                rg.members.iter().filter_map(|id| sup.procs.get(id)).find(|m| m.proc.config.name == pc.name)
+                rg.members
+                    .iter()
+                    .filter_map(|id| sup.procs.get(id))
+                    .find(|m| m.proc.config.name == pc.name)
+                    .map(|m| &**m)
             });
             out.push((pc.name.clone(), config_info(g, pc, inuse, live)));
         }
