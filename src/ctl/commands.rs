@@ -84,8 +84,14 @@ fn is_stopped_state(code: i64) -> bool {
 fn print_statuses(infos: &[Value]) {
     let names: Vec<String> = infos.iter().map(|i| namespec(&s(i, "group"), &s(i, "name"))).collect();
     let width = names.iter().map(|n| n.chars().count()).max().unwrap_or(0).max(30) + 3;
+    // One write for the whole table: with hundreds of processes, a write per line is
+    // most of the command's time.
+    let mut table = String::with_capacity(infos.len() * 64);
     for (info, name) in infos.iter().zip(&names) {
-        out(&format!("{name:<width$}{:<10}{}", s(info, "statename"), s(info, "description")));
+        table.push_str(&format!("{name:<width$}{:<10}{}\n", s(info, "statename"), s(info, "description")));
+    }
+    if let Some(block) = table.strip_suffix('\n') {
+        out(block);
     }
 }
 

@@ -58,53 +58,134 @@ pub struct Fault {
 /// stack). Real calls nest three or four levels.
 const MAX_DEPTH: usize = 64;
 
-struct Node {
-    name: String,
-    text: String,
-    children: Vec<Node>,
+/// One open element while parsing; values are built as their elements close, with no
+/// intermediate tree.
+enum Frame {
+    /// `<value>`: its leading text (a bare string) until a typed child gives a value.
+    Value {
+        text: String,
+        typed: Option<Value>,
+    },
+    /// `<int>`, `<string>`, ...: the text to convert when it closes.
+    Scalar {
+        kind: &'static str,
+        text: String,
+    },
+    Array(Vec<Value>),
+    Struct(Vec<(String, Value)>),
+    Member {
+        name: String,
+        value: Option<Value>,
+    },
+    Name(String),
+    /// Anything else (`methodCall`, `params`, `param`, `fault`, `data`, `methodName`).
+    Other {
+        tag: Tag,
+        text: String,
+    },
 }
 
-fn parse_tree(body: &str) -> Result<Node, String> {
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Tag {
+    MethodName,
+    Param,
+    Fault,
+    Data,
+    Any,
+}
+
+const SCALARS: &[&str] = &["int", "i4", "i8", "boolean", "string", "double", "dateTime.iso8601", "base64", "nil"];
+
+fn int_of(text: &str) -> Result<i64, String> {
+    crate::config::values::py_int_radix(text, 10).ok_or_else(|| format!("bad integer {text:?}"))
+}
+
+fn scalar_kind(tag: &str) -> Option<&'static str> {
+    SCALARS.iter().copied().find(|k| *k == tag)
+}
+
+fn scalar(kind: &str, t: &str) -> Result<Value, String> {
+    Ok(match kind {
+        "int" | "i4" | "i8" => Value::Int(int_of(t)?),
+        "boolean" => Value::Bool(t.trim() == "1"),
+        "string" => Value::Str(t.to_string()),
+        "double" => Value::Double(t.trim().parse().map_err(|_| format!("bad double {t:?}"))?),
+        "dateTime.iso8601" => Value::DateTime(t.trim().to_string()),
+        "base64" => Value::Base64(super::auth::base64_decode(t).ok_or("bad base64")?),
+        _ => Value::Nil,
+    })
+}
+
+/// What a whole document held.
+#[derive(Default)]
+struct Document {
+    root: Option<String>,
+    method: Option<String>,
+    params: Vec<Value>,
+    fault: Option<Value>,
+}
+
+fn parse_document(body: &str) -> Result<Document, String> {
     let mut reader = Reader::from_str(body);
-    let mut stack: Vec<Node> = Vec::new();
-    let mut root: Option<Node> = None;
+    let mut stack: Vec<Frame> = Vec::new();
+    let mut doc = Document::default();
+    let mut closed_root = false;
     loop {
         let ev = reader.read_event().map_err(|e| format!("malformed XML: {e}"))?;
+        let (start, empty) = match &ev {
+            Event::Start(e) => (Some(e), false),
+            Event::Empty(e) => (Some(e), true),
+            _ => (None, false),
+        };
+        if let Some(e) = start {
+            let qname = e.name();
+            let tag: &str = qname.as_ref();
+            if closed_root {
+                return Err("content after the document element".into());
+            }
+            if stack.len() >= MAX_DEPTH {
+                return Err("nested too deeply".into());
+            }
+            if doc.root.is_none() {
+                doc.root = Some(tag.to_string());
+            }
+            let kind = scalar_kind(tag);
+            if let Some(Frame::Value { typed: None, .. }) = stack.last() {
+                if kind.is_none() && tag != "array" && tag != "struct" {
+                    return Err(format!("unknown value type <{tag}>"));
+                }
+            }
+            stack.push(match (tag, kind) {
+                ("value", _) => Frame::Value { text: String::new(), typed: None },
+                ("array", _) => Frame::Array(Vec::new()),
+                ("struct", _) => Frame::Struct(Vec::new()),
+                ("member", _) => Frame::Member { name: String::new(), value: None },
+                ("name", _) => Frame::Name(String::new()),
+                (_, Some(kind)) => Frame::Scalar { kind, text: String::new() },
+                (t, None) => {
+                    let tag = match t {
+                        "methodName" => Tag::MethodName,
+                        "param" => Tag::Param,
+                        "fault" => Tag::Fault,
+                        "data" => Tag::Data,
+                        _ => Tag::Any,
+                    };
+                    Frame::Other { tag, text: String::new() }
+                }
+            });
+            if empty {
+                close(&mut stack, &mut doc)?;
+                closed_root = stack.is_empty();
+            }
+            continue;
+        }
         match ev {
-            Event::Start(e) => {
-                if stack.len() >= MAX_DEPTH {
-                    return Err("nested too deeply".into());
-                }
-                if root.is_some() {
-                    return Err("content after the document element".into());
-                }
-                let name = e.name().as_ref().to_string();
-                stack.push(Node { name, text: String::new(), children: Vec::new() });
-            }
-            Event::Empty(e) => {
-                let name = e.name().as_ref().to_string();
-                let node = Node { name, text: String::new(), children: Vec::new() };
-                match stack.last_mut() {
-                    Some(parent) => parent.children.push(node),
-                    None if root.is_none() => root = Some(node),
-                    None => return Err("content after the document element".into()),
-                }
-            }
-            Event::End(e) => {
-                let node = stack.pop().ok_or("unbalanced end tag")?;
-                if node.name != e.name().as_ref() {
-                    return Err(format!("mismatched end tag for <{}>", node.name));
-                }
-                match stack.last_mut() {
-                    Some(parent) => parent.children.push(node),
-                    None => root = Some(node),
-                }
+            Event::End(_) => {
+                close(&mut stack, &mut doc)?;
+                closed_root = stack.is_empty();
             }
             Event::Text(t) => append_text(&mut stack, &t.xml10_content())?,
-            Event::CData(c) => {
-                let raw = c.into_inner();
-                append_text(&mut stack, &raw)?;
-            }
+            Event::CData(c) => append_text(&mut stack, &c.into_inner())?,
             Event::GeneralRef(r) => {
                 let text: Cow<str> = match r.resolve_char_ref() {
                     Ok(Some(c)) => Cow::Owned(c.to_string()),
@@ -121,127 +202,100 @@ fn parse_tree(body: &str) -> Result<Node, String> {
                 append_text(&mut stack, &text)?;
             }
             Event::DocType(_) => return Err("a DOCTYPE is not allowed".into()),
-            Event::Decl(_) | Event::PI(_) | Event::Comment(_) => {}
             Event::Eof => break,
+            _ => {}
         }
     }
     if !stack.is_empty() {
         return Err("unexpected end of document".into());
     }
-    root.ok_or_else(|| "empty document".into())
-}
-
-fn append_text(stack: &mut [Node], text: &str) -> Result<(), String> {
-    match stack.last_mut() {
-        // Text after the first child element is not part of a value (ElementTree
-        // keeps it as a tail); only leading text counts.
-        Some(node) if node.children.is_empty() => {
-            node.text.push_str(text);
-            Ok(())
-        }
-        Some(_) => Ok(()),
-        None if text.trim().is_empty() => Ok(()),
-        None => Err("text outside the document element".into()),
+    if doc.root.is_none() {
+        return Err("empty document".into());
     }
+    Ok(doc)
 }
 
-fn int_of(text: &str) -> Result<i64, String> {
-    crate::config::values::py_int_radix(text, 10).ok_or_else(|| format!("bad integer {text:?}"))
+fn append_text(stack: &mut [Frame], text: &str) -> Result<(), String> {
+    match stack.last_mut() {
+        // Only the text before a value's typed child counts (ElementTree keeps the
+        // rest as a tail).
+        Some(Frame::Value { text: t, typed: None }) => t.push_str(text),
+        Some(Frame::Scalar { text: t, .. }) | Some(Frame::Name(t)) => t.push_str(text),
+        Some(Frame::Other { text: t, .. }) => t.push_str(text),
+        Some(_) => {}
+        None if text.trim().is_empty() => {}
+        None => return Err("text outside the document element".into()),
+    }
+    Ok(())
 }
 
-fn decode_base64(text: &str) -> Result<Vec<u8>, String> {
-    super::auth::base64_decode(text).ok_or_else(|| "bad base64".into())
-}
-
-fn value_of(node: &Node) -> Result<Value, String> {
-    let Some(typed) = node.children.first() else {
-        return Ok(Value::Str(node.text.clone()));
-    };
-    let t = typed.text.as_str();
-    Ok(match typed.name.as_str() {
-        "int" | "i4" | "i8" => Value::Int(int_of(t)?),
-        "boolean" => Value::Bool(t.trim() == "1"),
-        "string" => Value::Str(t.to_string()),
-        "double" => Value::Double(t.trim().parse().map_err(|_| format!("bad double {t:?}"))?),
-        "dateTime.iso8601" => Value::DateTime(t.trim().to_string()),
-        "base64" => Value::Base64(decode_base64(t)?),
-        "nil" => Value::Nil,
-        "array" => {
-            let data = typed.children.iter().find(|c| c.name == "data");
-            let values = match data {
-                Some(d) => d.children.iter().filter(|c| c.name == "value").map(value_of).collect::<Result<_, _>>()?,
-                None => Vec::new(),
-            };
-            Value::Array(values)
-        }
-        "struct" => {
-            let mut members = Vec::new();
-            for m in typed.children.iter().filter(|c| c.name == "member") {
-                let name = m.children.iter().find(|c| c.name == "name").map(|n| n.text.clone()).unwrap_or_default();
-                let value = match m.children.iter().find(|c| c.name == "value") {
-                    Some(v) => value_of(v)?,
-                    None => return Err("struct member without a value".into()),
-                };
+/// Closes the innermost element and hands what it built to its parent.
+fn close(stack: &mut Vec<Frame>, doc: &mut Document) -> Result<(), String> {
+    let frame = stack.pop().ok_or("unbalanced end tag")?;
+    let built = match frame {
+        Frame::Value { text, typed } => typed.unwrap_or(Value::Str(text)),
+        Frame::Scalar { kind, text } => scalar(kind, &text)?,
+        Frame::Array(items) => Value::Array(items),
+        Frame::Struct(members) => Value::Struct(members),
+        Frame::Member { name, value } => {
+            let value = value.ok_or("struct member without a value")?;
+            if let Some(Frame::Struct(members)) = stack.last_mut() {
                 members.push((name, value));
             }
-            Value::Struct(members)
+            return Ok(());
         }
-        other => return Err(format!("unknown value type <{other}>")),
-    })
+        Frame::Name(text) => {
+            if let Some(Frame::Member { name, .. }) = stack.last_mut() {
+                *name = text;
+            }
+            return Ok(());
+        }
+        Frame::Other { tag, text } => {
+            if tag == Tag::MethodName {
+                let name = text.trim();
+                doc.method = (!name.is_empty()).then(|| name.to_string());
+            }
+            return Ok(());
+        }
+    };
+    // A finished value goes where its parent keeps values.
+    match stack.last_mut() {
+        Some(Frame::Value { typed, .. }) => *typed = Some(built),
+        Some(Frame::Array(items)) => items.push(built),
+        Some(Frame::Member { value, .. }) => *value = Some(built),
+        Some(Frame::Other { tag: Tag::Data, .. }) => {
+            let n = stack.len();
+            if let Some(Frame::Array(items)) = n.checked_sub(2).and_then(|i| stack.get_mut(i)) {
+                items.push(built);
+            }
+        }
+        Some(Frame::Other { tag: Tag::Param, .. }) => doc.params.push(built),
+        Some(Frame::Other { tag: Tag::Fault, .. }) => doc.fault = Some(built),
+        _ => {}
+    }
+    Ok(())
 }
 
 /// A `<methodCall>`: the method name (None when absent or empty) and its params.
 pub fn parse_call(body: &[u8]) -> Result<(Option<String>, Vec<Value>), String> {
     let text = std::str::from_utf8(body).map_err(|_| "the body is not UTF-8".to_string())?;
-    let root = parse_tree(text)?;
-    let mut method = None;
-    let mut params = Vec::new();
-    for child in &root.children {
-        match child.name.as_str() {
-            "methodName" => {
-                let name = child.text.trim();
-                method = (!name.is_empty()).then(|| name.to_string());
-            }
-            "params" => {
-                for p in child.children.iter().filter(|c| c.name == "param") {
-                    match p.children.iter().find(|c| c.name == "value") {
-                        Some(v) => params.push(value_of(v)?),
-                        None => return Err("param without a value".into()),
-                    }
-                }
-            }
-            _ => {}
-        }
-    }
-    Ok((method, params))
+    let doc = parse_document(text)?;
+    Ok((doc.method, doc.params))
 }
 
 /// A `<methodResponse>`: its value, or the fault it carries.
 pub fn parse_response(body: &[u8]) -> Result<Result<Value, Fault>, String> {
     let text = std::str::from_utf8(body).map_err(|_| "the response is not UTF-8".to_string())?;
-    let root = parse_tree(text)?;
-    for child in &root.children {
-        match child.name.as_str() {
-            "params" => {
-                let value = child
-                    .children
-                    .iter()
-                    .find(|c| c.name == "param")
-                    .and_then(|p| p.children.iter().find(|c| c.name == "value"))
-                    .ok_or("response without a value")?;
-                return Ok(Ok(value_of(value)?));
-            }
-            "fault" => {
-                let v = child.children.iter().find(|c| c.name == "value").ok_or("fault without a value")?;
-                let v = value_of(v)?;
-                let code = v.get("faultCode").and_then(Value::as_int).unwrap_or(0) as i32;
-                let string = v.get("faultString").and_then(Value::as_str).unwrap_or("").to_string();
-                return Ok(Err(Fault { code, string }));
-            }
-            _ => {}
-        }
+    let mut doc = parse_document(text)?;
+    if let Some(v) = doc.fault {
+        let code = v.get("faultCode").and_then(Value::as_int).unwrap_or(0) as i32;
+        let string = v.get("faultString").and_then(Value::as_str).unwrap_or("").to_string();
+        return Ok(Err(Fault { code, string }));
     }
-    Err("neither params nor fault in the response".into())
+    if doc.params.is_empty() {
+        return Err("neither params nor fault in the response".into());
+    }
+    Ok(Ok(doc.params.swap_remove(0)))
 }
 
 fn escape(s: &str, out: &mut String) {
