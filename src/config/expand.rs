@@ -63,6 +63,9 @@ enum FormatError {
     Bad(String),
 }
 
+/// The largest width or precision accepted.
+const MAX_FIELD: usize = 10_000;
+
 #[derive(Default)]
 struct Spec {
     left: bool,
@@ -126,6 +129,9 @@ fn format_mapping(s: &str, names: &Names) -> Result<String, FormatError> {
             spec.width = spec.width.saturating_mul(10).saturating_add(chars[i] as usize - '0' as usize);
             i += 1;
         }
+        if spec.width > MAX_FIELD {
+            return Err(bad("width too big"));
+        }
         if i < chars.len() && chars[i] == '.' {
             i += 1;
             if i < chars.len() && chars[i] == '*' {
@@ -135,6 +141,10 @@ fn format_mapping(s: &str, names: &Names) -> Result<String, FormatError> {
             while i < chars.len() && chars[i].is_ascii_digit() {
                 p = p.saturating_mul(10).saturating_add(chars[i] as usize - '0' as usize);
                 i += 1;
+            }
+            // Nothing in a config needs more; Python fails on absurd sizes too.
+            if p > MAX_FIELD {
+                return Err(bad("precision too big"));
             }
             spec.precision = Some(p);
         }
@@ -391,5 +401,8 @@ mod tests {
         assert!(err("%(here)d").ends_with("%d format: a real number is required, not str"));
         assert!(err("50% off").ends_with("%o format: an integer is required, not dict"));
         assert!(err("%s").contains("without a name"));
+        assert!(err("%(process_num)99999999999999999999d").ends_with("width too big"));
+        assert!(err("%(process_num).70000f").ends_with("precision too big"));
+        assert!(err("%(process_num).70000e").ends_with("precision too big"));
     }
 }
