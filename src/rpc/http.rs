@@ -181,7 +181,9 @@ pub fn unquote(s: &str) -> String {
     let mut i = 0;
     while i < bytes.len() {
         if bytes[i] == b'%' && i + 2 < bytes.len() {
-            let hex = std::str::from_utf8(&bytes[i + 1..i + 3]).ok();
+            // Two hex digits exactly (from_str_radix alone would take a sign).
+            let pair = &bytes[i + 1..i + 3];
+            let hex = std::str::from_utf8(pair).ok().filter(|_| pair.iter().all(u8::is_ascii_hexdigit));
             if let Some(v) = hex.and_then(|h| u8::from_str_radix(h, 16).ok()) {
                 out.push(v);
                 i += 3;
@@ -245,5 +247,6 @@ mod tests {
         assert_eq!(http_date(1_795_239_463), "Sat, 21 Nov 2026 05:37:43 GMT");
         assert_eq!(unquote("/logtail/g%3Aname/stdout"), "/logtail/g:name/stdout");
         assert_eq!(unquote("%zz%4"), "%zz%4");
+        assert_eq!(unquote("%+1x"), "%+1x");
     }
 }
