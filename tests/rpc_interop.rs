@@ -123,18 +123,9 @@ impl Sv {
 
     /// Waits for the daemon to exit by itself; returns its exit code.
     fn wait_exit(&mut self, timeout: Duration) -> Option<i32> {
-        let child = self.child.as_mut()?;
-        let deadline = Instant::now() + timeout;
-        loop {
-            if let Ok(Some(status)) = child.try_wait() {
-                self.child = None;
-                return status.code();
-            }
-            if Instant::now() > deadline {
-                return None;
-            }
-            std::thread::sleep(Duration::from_millis(20));
-        }
+        let code = wait_child(self.child.as_mut()?, timeout).ok()?;
+        self.child = None;
+        code
     }
 }
 
@@ -163,18 +154,8 @@ impl Drop for Sv {
         if let Ok(Some(_)) = child.try_wait() {
             return;
         }
-        let pid = child.id();
-        let children = children_of(pid);
-        kill("TERM", pid);
-        let deadline = Instant::now() + Duration::from_secs(15);
-        while Instant::now() < deadline {
-            if let Ok(Some(_)) = child.try_wait() {
-                return;
-            }
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        let _ = child.kill();
-        let _ = child.wait();
+        let children = children_of(child.id());
+        terminate(child, Duration::from_secs(15));
         for c in children {
             kill("KILL", c);
         }

@@ -5,7 +5,7 @@
 #![allow(dead_code)] // each test binary uses its own subset
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::{Child, Command, Output};
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
@@ -73,6 +73,34 @@ pub fn wait_until(timeout: Duration, mut cond: impl FnMut() -> bool) -> bool {
             return false;
         }
         std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
+/// Waits for `child` to exit until the deadline; returns its exit code
+/// (None for a signal death) or Err when it is still running.
+pub fn wait_child(child: &mut Child, timeout: Duration) -> Result<Option<i32>, ()> {
+    let mut code = Err(());
+    wait_until(timeout, || match child.try_wait() {
+        Ok(Some(status)) => {
+            code = Ok(status.code());
+            true
+        }
+        _ => false,
+    });
+    code
+}
+
+/// SIGTERM, then SIGKILL if `child` has not exited within `grace`; returns
+/// the exit code when it exited on the SIGTERM.
+pub fn terminate(mut child: Child, grace: Duration) -> Option<i32> {
+    let _ = Command::new("kill").arg("-TERM").arg(child.id().to_string()).status();
+    match wait_child(&mut child, grace) {
+        Ok(code) => code,
+        Err(()) => {
+            let _ = child.kill();
+            let _ = child.wait();
+            None
+        }
     }
 }
 
@@ -229,36 +257,14 @@ impl Daemon {
 
     /// Sends SIGTERM and waits for the exit; returns the exit code.
     pub fn stop(&mut self) -> Option<i32> {
-        let mut child = self.child.take()?;
-        let _ = Command::new("kill").arg("-TERM").arg(child.id().to_string()).status();
-        let deadline = Instant::now() + Duration::from_secs(20);
-        loop {
-            if let Ok(Some(status)) = child.try_wait() {
-                return status.code();
-            }
-            if Instant::now() > deadline {
-                let _ = child.kill();
-                let _ = child.wait();
-                return None;
-            }
-            std::thread::sleep(Duration::from_millis(10));
-        }
+        terminate(self.child.take()?, Duration::from_secs(20))
     }
 
     /// Waits for the daemon to exit on its own; returns the exit code.
     pub fn wait_exit(&mut self, timeout: Duration) -> Option<i32> {
-        let deadline = Instant::now() + timeout;
-        let child = self.child.as_mut()?;
-        loop {
-            if let Ok(Some(status)) = child.try_wait() {
-                self.child = None;
-                return status.code();
-            }
-            if Instant::now() > deadline {
-                return None;
-            }
-            std::thread::sleep(Duration::from_millis(10));
-        }
+        let code = wait_child(self.child.as_mut()?, timeout).ok()?;
+        self.child = None;
+        code
     }
 
     /// The pid the main log says a process was spawned with, the latest spawn.
