@@ -2,7 +2,8 @@
 //! tests/support/pty_drive.py (standard-library Python): the first status and the
 //! prompt, tab completion of commands, process and group names, history (also across
 //! sessions through history_file), the y/N questions of reload and shutdown, Ctrl-C out
-//! of `tail -f`, the ways out (Ctrl-D, Ctrl-C, quit, exit), unknown commands, and the
+//! of `tail -f`, the ways out (Ctrl-D, Ctrl-C, quit, exit), unknown commands, `fg` over
+//! pipes, and the
 //! credentials asked for after a 401.
 
 mod common;
@@ -550,4 +551,72 @@ fn shell_ctrl_c_during_a_command_leaves_cleanly() {
     s.assert_ok();
     assert_eq!(s.exit, "0", "{}", s.visible());
     assert!(!s.transcript.contains("stubborn: stopped"), "{}", s.visible());
+}
+
+/// CPU time (utime + stime, clock ticks) a process has used, from /proc.
+fn cpu_ticks(pid: u32) -> Option<u64> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    let rest = stat.rsplit(") ").next()?;
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    Some(fields.get(11)?.parse::<u64>().ok()? + fields.get(12)?.parse::<u64>().ok()?)
+}
+
+#[test]
+fn fg_forwards_stdin_and_idles_after_the_daemon_goes_away() {
+    use std::io::{BufRead, BufReader, Write};
+    use std::process::Stdio;
+    use std::sync::{Arc, Mutex};
+
+    let mut d = Daemon::start(
+        "fg-idle",
+        "[unix_http_server]\nfile={dir}/sv.sock\n\n[supervisorctl]\nserverurl=unix://{dir}/sv.sock\n\n\
+         [program:echoer]\ncommand=sh -c 'while read l; do echo \"got $l\"; done'\nstartsecs=0\n",
+    );
+    let running = wait_until(Duration::from_secs(15), || {
+        stdout(&run(tool("supervisorctl").arg("-c").arg(&d.conf).arg("status"))).contains(" RUNNING ")
+    });
+    assert!(running, "echoer did not start; log:\n{}", d.log());
+
+    let mut fg = tool("supervisorctl")
+        .arg("-c")
+        .arg(&d.conf)
+        .args(["fg", "echoer"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start supervisorctl fg");
+    let seen = Arc::new(Mutex::new(String::new()));
+    let reader = {
+        let seen = Arc::clone(&seen);
+        let out = fg.stdout.take().expect("fg stdout");
+        std::thread::spawn(move || {
+            for line in BufReader::new(out).lines().map_while(Result::ok) {
+                if let Ok(mut s) = seen.lock() {
+                    s.push_str(&line);
+                    s.push('\n');
+                }
+            }
+        })
+    };
+    let text = || seen.lock().map(|s| s.clone()).unwrap_or_default();
+    assert!(wait_until(Duration::from_secs(10), || text().contains("Press Ctrl-C")), "fg printed: {}", text());
+    let mut stdin = fg.stdin.take().expect("fg stdin");
+    writeln!(stdin, "hello").expect("write to fg");
+    stdin.flush().expect("flush fg stdin");
+    assert!(wait_until(Duration::from_secs(10), || text().contains("got hello")), "fg printed: {}", text());
+
+    // The daemon goes away: both log streams close under fg.
+    assert_eq!(d.stop(), Some(0), "the daemon did not stop cleanly");
+    let before = cpu_ticks(fg.id()).expect("fg cpu time");
+    // A client polling its closed sockets burns a full core; a second of that is
+    // ~100 ticks. An idle one uses none.
+    let spun = wait_until(Duration::from_secs(1), || cpu_ticks(fg.id()).is_some_and(|t| t > before + 20));
+    assert!(!spun, "fg kept using CPU after its streams closed");
+
+    drop(stdin);
+    let code = wait_child(&mut fg, Duration::from_secs(10)).expect("fg did not exit at end of input");
+    let _ = reader.join();
+    assert!(text().contains("Exiting foreground"), "fg printed: {}", text());
+    assert_eq!(code, Some(0));
 }

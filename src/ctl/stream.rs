@@ -128,7 +128,7 @@ fn attach(ctl: &mut Ctl, arg: &str) -> CmdResult {
         return Ok(());
     }
     out("==> Press Ctrl-C to exit <==");
-    let (Some(mut stdout_conn), Some(mut stderr_conn)) =
+    let (Some(stdout_conn), Some(stderr_conn)) =
         (open_stream(ctl, &format!("/logtail/{name}/stdout")), open_stream(ctl, &format!("/logtail/{name}/stderr")))
     else {
         return Ok(());
@@ -136,26 +136,33 @@ fn attach(ctl: &mut Ctl, arg: &str) -> CmdResult {
     let Some(intr) = interrupt_pipe() else { return Ok(()) };
     let stdin = std::io::stdin();
     let mut line = Vec::new();
-    let (mut out_open, mut err_open) = (true, true);
+    // A stream the daemon closed is dropped from the poll set: a closed socket
+    // polls readable forever, and like the reference fg keeps reading stdin
+    // until Ctrl-C or end of input.
+    let mut streams = [Some(stdout_conn), Some(stderr_conn)];
     loop {
-        let fds = [
-            crate::sys::borrow_fd(stdout_conn.raw_fd()),
-            crate::sys::borrow_fd(stderr_conn.raw_fd()),
-            stdin.as_fd(),
-            intr.as_fd(),
-        ];
+        let mut fds = vec![stdin.as_fd(), intr.as_fd()];
+        let open: Vec<usize> = (0..2).filter(|&i| streams[i].is_some()).collect();
+        fds.extend(open.iter().filter_map(|&i| streams[i].as_ref().map(|c| crate::sys::borrow_fd(c.raw_fd()))));
         let ready = readable(&fds);
-        if ready[3] {
+        if ready[1] {
             out("Exiting foreground");
             return Ok(());
         }
-        if ready[0] && out_open {
-            out_open = copy_some(&mut stdout_conn, &mut std::io::stdout());
+        for (slot, &i) in open.iter().enumerate() {
+            if !ready[2 + slot] {
+                continue;
+            }
+            let still_open = match (i, streams[i].as_mut()) {
+                (0, Some(conn)) => copy_some(conn, &mut std::io::stdout()),
+                (_, Some(conn)) => copy_some(conn, &mut std::io::stderr()),
+                (_, None) => false,
+            };
+            if !still_open {
+                streams[i] = None;
+            }
         }
-        if ready[1] && err_open {
-            err_open = copy_some(&mut stderr_conn, &mut std::io::stderr());
-        }
-        if ready[2] {
+        if ready[0] {
             let mut byte = [0u8; 1];
             match rustix::io::read(stdin.as_fd(), &mut byte) {
                 Ok(0) | Err(_) => {
