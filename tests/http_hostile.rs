@@ -708,7 +708,6 @@ fn slowloris_connections_do_not_slow_an_honest_client() {
 }
 
 #[test]
-#[ignore = "slow (~35 s): the 30 s request deadline closes a trickling connection; run with --ignored"]
 fn slowloris_request_deadline_closes_a_trickling_connection_after_30_s() {
     let srv = Server::start("hslow30", CAT);
     // A request that, at one byte per 100 ms, needs far more than 30 s.
@@ -1036,6 +1035,34 @@ fn a_pipelining_client_that_never_reads_is_bounded_by_the_pending_output_cap() {
         assert_eq!(all.len(), 100);
     }
     drop(hog);
+    srv.assert_healthy();
+}
+
+/// The daemon's open file descriptors.
+fn open_fds(pid: u32) -> usize {
+    std::fs::read_dir(format!("/proc/{pid}/fd")).map(|d| d.count()).unwrap_or(0)
+}
+
+#[test]
+fn a_keep_alive_client_that_stops_reading_is_dropped_after_the_60_s_write_timeout() {
+    let srv = Server::start("hwrite60", MANY);
+    let size = all_info_size(&srv);
+    let baseline = open_fds(srv.pid);
+    // Enough pipelined keep-alive answers to fill the socket buffers, never read.
+    let mut hog = srv.unix();
+    let mut pipelined = Vec::new();
+    for _ in 0..(4 << 20) / size + 1 {
+        pipelined.extend(rpc_request("supervisor.getAllProcessInfo", &[], true));
+    }
+    hog.write_all(&pipelined).expect("send the pipelined calls");
+    assert!(wait_until(Duration::from_secs(10), || open_fds(srv.pid) > baseline), "the hog's connection never showed");
+    let stalled = Instant::now();
+    // A stalled keep-alive answer is bounded by the write timeout, not the 300 s idle one.
+    let dropped = wait_until(Duration::from_secs(90), || open_fds(srv.pid) <= baseline);
+    let after = stalled.elapsed();
+    println!("a keep-alive client that stopped reading was dropped after {after:?}");
+    assert!(dropped, "the stalled connection was still open after {after:?}");
+    assert!(after >= Duration::from_secs(55), "dropped after only {after:?}");
     srv.assert_healthy();
 }
 

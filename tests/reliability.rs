@@ -6,11 +6,8 @@
 //! that nothing leaks (zombies, file descriptors, memory, bytes of child output).
 //!
 //! Timings (debug build, 2 cores) and the figures each test measures are printed on
-//! stderr: run with `--nocapture` to see them. The default tests take about 18 s
-//! together (the 10,000-cycle crash storm about 11 s of it). The long variant (500 MB
-//! through rotation, about 15 s) is `#[ignore]`d with a reason starting "long:"; run it
-//! with `cargo test --test reliability -- --ignored`. Tests whose reason starts "bug:"
-//! expect the correct behaviour and fail today; the reason names the defect.
+//! stderr: run with `--nocapture` to see them. The tests take about 35 s together
+//! (the 10,000-cycle crash storm about 11 s of it, 500 MB through rotation about 15 s).
 //!
 //! Helper: tests/support/records.py writes the deterministic record stream that the
 //! log-integrity tests regenerate here and compare byte for byte.
@@ -621,7 +618,6 @@ fn rotation_keeps_50_mb_in_order() {
 }
 
 #[test]
-#[ignore = "long: 500 MB; run with --ignored"]
 fn rotation_keeps_500_mb_in_order() {
     rotation_integrity("rot500", 500);
 }

@@ -24,7 +24,7 @@ const MAX_CONNS: usize = 512;
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 /// An idle keep-alive connection is closed after this.
 const IDLE_TIMEOUT: Duration = Duration::from_secs(300);
-/// A client that reads nothing of its response for this long is dropped.
+/// A client that takes none of its pending output for this long is dropped.
 const WRITE_TIMEOUT: Duration = Duration::from_secs(60);
 /// Stop reading from a client whose unread responses exceed this.
 const MAX_PENDING_OUTPUT: usize = 8 * 1024 * 1024;
@@ -335,8 +335,9 @@ pub fn on_deadline(sup: &mut Supervisor, id: u64, generation: u64) {
         return;
     }
     match c.state {
-        // A parked call or a log stream may legitimately take long.
-        ConnState::Waiting { .. } | ConnState::Tailing(_) if c.out.len() - c.out_pos < MAX_PENDING_OUTPUT => {}
+        // A parked call or a log stream may wait long for something to send; once
+        // output is pending, this is flush's write deadline and the client is stuck.
+        ConnState::Waiting { .. } | ConnState::Tailing(_) if c.pending_output() == 0 => {}
         _ => close(sup, id),
     }
 }
@@ -456,6 +457,7 @@ fn queue(sup: &mut Supervisor, id: u64, bytes: Vec<u8>) {
 fn flush(sup: &mut Supervisor, id: u64) {
     let Some(c) = sup.http.conns.get_mut(&id) else { return };
     let mut failed = false;
+    let written_before = c.out_pos;
     while c.out_pos < c.out.len() {
         match c.stream.write(&c.out[c.out_pos..]) {
             Ok(0) => {
@@ -476,6 +478,8 @@ fn flush(sup: &mut Supervisor, id: u64) {
         return;
     }
     let drained = c.out_pos == c.out.len();
+    let progressed = c.out_pos > written_before;
+    let idle_keep_alive = drained && matches!(c.state, ConnState::Reading) && !c.request_started;
     if drained {
         // An idle keep-alive connection should not pin its largest answer's memory.
         if c.out.capacity() > 64 * 1024 {
@@ -498,8 +502,12 @@ fn flush(sup: &mut Supervisor, id: u64) {
         return;
     }
     update_interest(sup, id);
-    if !drained && !was_writing {
+    // The deadlines of output live here, where writes happen: each step of progress
+    // restarts the write clock, and an answered keep-alive connection goes idle.
+    if !drained && (progressed || !was_writing) {
         set_deadline(sup, id, WRITE_TIMEOUT);
+    } else if idle_keep_alive {
+        set_deadline(sup, id, IDLE_TIMEOUT);
     }
 }
 
@@ -551,9 +559,6 @@ fn handle(sup: &mut Supervisor, id: u64, req: Request) {
         set_state(sup, id, ConnState::Closing);
     }
     queue(sup, id, response);
-    if keep_alive {
-        set_deadline(sup, id, IDLE_TIMEOUT);
-    }
 }
 
 fn set_state(sup: &mut Supervisor, id: u64, state: ConnState) {
@@ -595,9 +600,6 @@ fn answer(sup: &mut Supervisor, id: u64, result: Result<xmlrpc::Value, xmlrpc::F
     };
     set_state(sup, id, if keep_alive { ConnState::Reading } else { ConnState::Closing });
     queue(sup, id, http::response(200, &[("Content-Type", "text/xml")], body.as_bytes(), keep_alive, version));
-    if keep_alive {
-        set_deadline(sup, id, IDLE_TIMEOUT);
-    }
 }
 
 /// After every loop iteration: answer parked calls whose wait is over.
