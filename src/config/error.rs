@@ -40,14 +40,39 @@ impl fmt::Display for ConfigError {
             }
             write!(f, ": ")?;
         }
+        let mut message = self.message.as_str();
         if let Some(section) = &self.section {
             write!(f, "[{section}] ")?;
             if let Some(key) = &self.key {
                 write!(f, "{key}: ")?;
             }
+            // Several of the reference's messages open with the section they are
+            // about; the location above names it already.
+            message = message.strip_prefix(&format!("[{section}] ")).unwrap_or(message);
         }
-        write!(f, "{}", self.message)
+        write!(f, "{message}")
     }
 }
 
 impl std::error::Error for ConfigError {}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn location_then_message_naming_the_section_once() {
+        let e = ConfigError::new("[group:g] names unknown program or fcgi-program nope".into())
+            .in_file(Path::new("a.conf"), Some(3))
+            .at("group:g", Some("programs"));
+        assert_eq!(e.to_string(), "a.conf:3: [group:g] programs: names unknown program or fcgi-program nope");
+        // A message about another section keeps its own prefix.
+        let e = ConfigError::new("[program:a] names unknown program or fcgi-program nope".into())
+            .in_file(Path::new("a.conf"), Some(3))
+            .at("group:g", Some("programs"));
+        assert_eq!(
+            e.to_string(),
+            "a.conf:3: [group:g] programs: [program:a] names unknown program or fcgi-program nope"
+        );
+    }
+}

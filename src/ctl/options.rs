@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 use argh::FromArgs;
 
 use crate::cli::{getopt, Opt};
+use crate::config::error::ConfigError;
 use crate::config::expand::Names;
 use crate::config::ini::Ini;
 use crate::config::values;
@@ -148,7 +149,8 @@ fn read_config(path: &Path, opts: &mut Options) -> Result<(), String> {
     ini.read_file(path).map_err(|e| e.to_string())?;
     let section = "supervisorctl";
     if !ini.has_section(section) {
-        return Err(".ini file does not include supervisorctl section".into());
+        let missing = ConfigError::new(".ini file does not include supervisorctl section".into());
+        return Err(missing.in_file(path, None).to_string());
     }
     let here = crate::config::ini::abspath(path);
     let here = here.parent().map(|d| d.to_string_lossy().into_owned()).unwrap_or_default();
@@ -160,7 +162,7 @@ fn read_config(path: &Path, opts: &mut Options) -> Result<(), String> {
             None => Ok(None),
             Some(e) => crate::config::expand::expand(&e.value, names, &format!("{section}.{key}"))
                 .map(Some)
-                .map_err(|m| format!("{}:{}: [{section}] {key}: {m}", e.file.display(), e.line)),
+                .map_err(|m| ConfigError::new(m).in_file(&e.file, Some(e.line)).at(section, Some(key)).to_string()),
         }
     };
     if let Some(url) = get("serverurl", &with_here)? {
