@@ -455,9 +455,22 @@ pub fn poller_add(poller: &polling::Poller, fd: RawFd, key: usize, readable: boo
 
 /// A borrowed view of a raw fd the caller knows to be open.
 pub fn borrow_fd<'a>(fd: RawFd) -> std::os::fd::BorrowedFd<'a> {
-    // SAFETY: only called by the reactor for fds registered with it, which are removed
-    // from the reactor before their owner closes them.
+    // SAFETY: callers pass descriptors they hold open for the borrow: sources still
+    // registered with the reactor (removed before their owner closes them), a socket
+    // owned by the caller, or one of fds 0-2 after fd_is_open said so.
     unsafe { std::os::fd::BorrowedFd::borrow_raw(fd) }
+}
+
+/// Whether `fd` is an open descriptor of this process; false for negative numbers.
+pub fn fd_is_open(fd: RawFd) -> bool {
+    if fd < 0 {
+        return false;
+    }
+    // SAFETY: fd is not -1, which borrow_raw requires. F_GETFD on a number that is not
+    // open only fails with EBADF, and the daemon is single-threaded, so nothing closes
+    // or reuses the descriptor during this one call.
+    let fd = unsafe { std::os::fd::BorrowedFd::borrow_raw(fd) };
+    rustix::io::fcntl_getfd(fd).is_ok()
 }
 
 /// Switches the daemon itself to another user (setgroups, setgid, setuid).

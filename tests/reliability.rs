@@ -1261,3 +1261,27 @@ fn hostile_command_lines_and_config_files_are_refused_without_a_panic() {
         assert!(err.len() < 4096 || args.get(1) == Some(&huge.display().to_string()), "{args:?}: {} bytes", err.len());
     }
 }
+
+#[test]
+fn hostile_values_in_a_valid_config_do_not_bring_the_daemon_down() {
+    // /dev/fd/-1 is not one of the daemon's own descriptors, and timers of ~i64::MAX
+    // seconds are past what a clock instant can hold; each was a panic (an abort in a
+    // release build) at the first spawn.
+    let mut d = Daemon::start(
+        "hostilevals",
+        "[unix_http_server]\nfile={dir}/sv.sock\n\n[supervisorctl]\nserverurl=unix://{dir}/sv.sock\n\n\
+         [program:negfd]\ncommand=sleep 1000\nstdout_logfile=/dev/fd/-1\nstartsecs=0\nstartretries=0\n\n\
+         [program:forever]\ncommand=sleep 1000\nstartsecs=9223372036854775807\nstopwaitsecs=9223372036854775807\n",
+    );
+    let status = |d: &Daemon| stdout(&run(tool("supervisorctl").arg("-c").arg(&d.conf).arg("status")));
+    let settled = wait_until(Duration::from_secs(15), || {
+        let s = status(&d);
+        s.contains("forever                          STARTING") && s.contains("negfd                            FATAL")
+    });
+    assert!(settled, "status:\n{}\nlog:\n{}", status(&d), d.log());
+    assert!(d.log().contains("spawnerr: unknown error making dispatchers for 'negfd'"), "{}", d.log());
+    let o = run(tool("supervisorctl").arg("-c").arg(&d.conf).args(["stop", "forever"]));
+    assert_eq!(stdout(&o), "forever: stopped\n", "{}", stderr(&o));
+    assert_eq!(d.stop(), Some(0), "the daemon did not shut down cleanly:\n{}", d.log());
+    assert!(!d.log().contains("panicked"), "{}", d.log());
+}

@@ -8,7 +8,7 @@ use crate::config::SupervisordConfig;
 /// Opens /dev/null on any of fds 0-2 that is closed, so pipes never land there.
 pub fn ensure_std_fds() {
     for fd in 0..3 {
-        if rustix::io::fcntl_getfd(crate::sys::borrow_fd(fd)).is_err() {
+        if !crate::sys::fd_is_open(fd) {
             if let Ok(f) = std::fs::OpenOptions::new().read(true).write(true).open("/dev/null") {
                 use std::os::fd::IntoRawFd;
                 let _ = f.into_raw_fd();

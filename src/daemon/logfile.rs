@@ -39,7 +39,7 @@ fn own_std_fd(path: &Path) -> Option<i32> {
         "/dev/stderr" => 2,
         _ => s.strip_prefix("/dev/fd/").or_else(|| s.strip_prefix("/proc/self/fd/"))?.parse().ok()?,
     };
-    rustix::io::fcntl_getfd(crate::sys::borrow_fd(n)).ok().map(|_| n)
+    crate::sys::fd_is_open(n).then_some(n)
 }
 
 impl RotatingFile {

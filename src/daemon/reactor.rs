@@ -86,7 +86,11 @@ impl<S, T> Reactor<S, T> {
     }
 
     pub fn schedule_in(&mut self, after: Duration, payload: T) {
-        self.schedule(Instant::now() + after, payload);
+        // startsecs= or stopwaitsecs= may be near i64::MAX seconds, past what an
+        // Instant holds; a century is as good as never.
+        let after = after.min(Duration::from_secs(100 * 365 * 24 * 3600));
+        let now = Instant::now();
+        self.schedule(now.checked_add(after).unwrap_or(now), payload);
     }
 
     /// Removes and returns every timer due at `now`.
