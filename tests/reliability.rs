@@ -1285,3 +1285,25 @@ fn hostile_values_in_a_valid_config_do_not_bring_the_daemon_down() {
     assert_eq!(d.stop(), Some(0), "the daemon did not shut down cleanly:\n{}", d.log());
     assert!(!d.log().contains("panicked"), "{}", d.log());
 }
+
+#[test]
+fn a_reload_whose_log_file_cannot_be_opened_keeps_logging_to_the_old_one() {
+    let d = Daemon::start("logkeep", "[program:sleeper]\ncommand=sleep 1000\nstartsecs=0\n");
+    assert!(d.wait_log("success: sleeper", Duration::from_secs(15)), "{}", d.log());
+    // A directory passes the config check (its parent exists) but cannot be opened.
+    let adir = d.dir.join("adir");
+    std::fs::create_dir(&adir).expect("make the directory");
+    let old = d.log_path().display().to_string();
+    let text = std::fs::read_to_string(&d.conf).expect("read the config");
+    assert!(text.contains(&format!("logfile={old}\n")), "{text}");
+    std::fs::write(&d.conf, text.replace(&format!("logfile={old}\n"), &format!("logfile={}\n", adir.display())))
+        .expect("rewrite the config");
+    d.signal("HUP");
+    assert!(
+        d.wait_log("logging continues to the previous target", Duration::from_secs(15)),
+        "the failed open was not reported in the old log:\n{}",
+        d.log()
+    );
+    // Lines after the reload still reach the old file.
+    assert!(d.wait_log_count("success: sleeper", 2, Duration::from_secs(15)), "{}", d.log());
+}

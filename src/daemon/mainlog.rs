@@ -29,19 +29,21 @@ impl MainLog {
         MainLog { level, file: None, syslog: None, echo_stdout: false, pending: Vec::new() }
     }
 
+    /// Switches to the configured target. When it cannot be opened (on a reload) the
+    /// current target stays in use, so no line is lost or held in memory forever.
     pub fn open(&mut self, cfg: &SupervisordConfig) -> Result<(), String> {
-        self.level = cfg.loglevel;
-        self.echo_stdout = cfg.nodaemon && !cfg.silent;
-        self.file = None;
-        self.syslog = None;
-        match &cfg.logfile {
-            MainLogTarget::Syslog => self.syslog = Some(Syslog::new("supervisord")),
+        let (file, syslog) = match &cfg.logfile {
+            MainLogTarget::Syslog => (None, Some(Syslog::new("supervisord"))),
             MainLogTarget::File(p) => {
                 let f = RotatingFile::open(p, cfg.logfile_maxbytes, cfg.logfile_backups)
                     .map_err(|e| format!("could not open the log file {}: {e}", p.display()))?;
-                self.file = Some(f);
+                (Some(f), None)
             }
-        }
+        };
+        self.level = cfg.loglevel;
+        self.echo_stdout = cfg.nodaemon && !cfg.silent;
+        self.file = file;
+        self.syslog = syslog;
         for (level, msg) in std::mem::take(&mut self.pending) {
             self.log(level, &msg);
         }

@@ -679,6 +679,7 @@ impl Supervisor {
         }
         if let Err(e) = self.log.open(&self.cfg.supervisord) {
             eprintln!("supervisord: {e}");
+            self.log.error(&format!("{e}; logging continues to the previous target"));
         }
         for w in self.cfg.warnings.clone() {
             self.log.warn(&w);
