@@ -117,14 +117,21 @@ impl Supervisor {
             return;
         }
         let cfg = if channel == Channel::Stdout { &m.proc.config.stdout } else { &m.proc.config.stderr };
-        let (capture_max, events) = (cfg.capture_maxbytes, cfg.events_enabled);
-        let (name, group, pid) = (m.proc.config.name.clone(), m.proc.config.group.clone(), m.proc.pid);
-        if events {
-            let kind = if channel == Channel::Stdout { Kind::ProcessLogStdout } else { Kind::ProcessLogStderr };
+        let capture_max = cfg.capture_maxbytes;
+        let log_kind = if channel == Channel::Stdout { Kind::ProcessLogStdout } else { Kind::ProcessLogStderr };
+        let log_event = cfg.events_enabled && self.bus.wants(log_kind);
+        // The usual case, no events and no capture: straight to the log.
+        if !log_event && capture_max <= 0 {
+            self.log_output(id, channel, data);
+            return;
+        }
+        let config = std::rc::Rc::clone(&m.proc.config);
+        let (name, group, pid) = (&config.name, &config.group, m.proc.pid);
+        if log_event {
             let mut payload =
                 format!("processname:{name} groupname:{group} pid:{pid} channel:{}\n", channel.name()).into_bytes();
             payload.extend_from_slice(&self.maybe_strip(data));
-            self.notify(kind, payload);
+            self.notify(log_kind, payload);
         }
         if capture_max <= 0 {
             self.log_output(id, channel, data);
@@ -145,11 +152,11 @@ impl Supervisor {
         }
     }
 
-    pub(crate) fn maybe_strip(&self, data: &[u8]) -> Vec<u8> {
+    pub(crate) fn maybe_strip<'a>(&self, data: &'a [u8]) -> std::borrow::Cow<'a, [u8]> {
         if self.cfg.supervisord.strip_ansi {
             strip_ansi(data)
         } else {
-            data.to_vec()
+            std::borrow::Cow::Borrowed(data)
         }
     }
 
@@ -158,16 +165,11 @@ impl Supervisor {
         if data.is_empty() {
             return;
         }
-        let strip = self.cfg.supervisord.strip_ansi;
         let debug = self.log.enabled(LogLevel::Debug);
+        let stripped =
+            if self.cfg.supervisord.strip_ansi { strip_ansi(data) } else { std::borrow::Cow::Borrowed(data) };
+        let data = &*stripped;
         let Some(m) = self.procs.get_mut(&id) else { return };
-        let stripped;
-        let data = if strip {
-            stripped = strip_ansi(data);
-            &stripped[..]
-        } else {
-            data
-        };
         let log = match channel {
             Channel::Stdout => &mut m.stdout,
             Channel::Stderr => &mut m.stderr,

@@ -19,10 +19,18 @@ pub struct Bus {
     ticks_armed: Vec<u64>,
 }
 
+impl Bus {
+    /// Whether any pool subscribes to `kind`: callers skip building a payload
+    /// nobody would receive.
+    pub fn wants(&self, kind: Kind) -> bool {
+        self.pools.iter().any(|p| p.wants(kind))
+    }
+}
+
 impl Supervisor {
     /// Offers an event to every pool subscribed to its type.
     pub(crate) fn notify(&mut self, kind: Kind, payload: Vec<u8>) {
-        if !self.bus.pools.iter().any(|p| p.wants(kind)) {
+        if !self.bus.wants(kind) {
             return;
         }
         let serial = self.bus.next_serial;

@@ -1,6 +1,7 @@
 //! Where a child's stdout or stderr goes: its log file (a path, AUTO, or none), syslog,
 //! and the main log at debug level. The bytes are written as read, per chunk, in order.
 
+use std::borrow::Cow;
 use std::io;
 use std::path::{Path, PathBuf};
 
@@ -38,8 +39,12 @@ pub struct ChannelLog {
 /// Characters that end an ANSI escape sequence, as the reference strips them.
 const ANSI_TERMINATORS: &[u8] = b"HfABCDRsuJKhlpm";
 
-/// Removes `ESC[ ... <terminator>` sequences from one chunk.
-pub fn strip_ansi(data: &[u8]) -> Vec<u8> {
+/// Removes `ESC[ ... <terminator>` sequences from one chunk; most chunks have no
+/// ESC and are passed through without a copy.
+pub fn strip_ansi(data: &[u8]) -> Cow<'_, [u8]> {
+    if !data.contains(&0x1b) {
+        return Cow::Borrowed(data);
+    }
     let mut out = Vec::with_capacity(data.len());
     let mut i = 0;
     let mut showing = true;
@@ -57,7 +62,7 @@ pub fn strip_ansi(data: &[u8]) -> Vec<u8> {
             i += 1;
         }
     }
-    out
+    Cow::Owned(out)
 }
 
 /// Random letters for AUTO log names, like mkstemp's.
@@ -177,9 +182,9 @@ mod tests {
 
     #[test]
     fn strips_ansi_color_sequences() {
-        assert_eq!(strip_ansi(b"\x1b[31mred\x1b[0m plain"), b"red plain");
-        assert_eq!(strip_ansi(b"no escapes"), b"no escapes");
-        assert_eq!(strip_ansi(b"a\x1b[2Jb\x1b[1;1Hc"), b"abc");
+        assert_eq!(&*strip_ansi(b"\x1b[31mred\x1b[0m plain"), b"red plain");
+        assert!(matches!(strip_ansi(b"no escapes"), Cow::Borrowed(b"no escapes")));
+        assert_eq!(&*strip_ansi(b"a\x1b[2Jb\x1b[1;1Hc"), b"abc");
     }
 
     #[test]
