@@ -1307,3 +1307,20 @@ fn a_reload_whose_log_file_cannot_be_opened_keeps_logging_to_the_old_one() {
     // Lines after the reload still reach the old file.
     assert!(d.wait_log_count("success: sleeper", 2, Duration::from_secs(15)), "{}", d.log());
 }
+
+#[test]
+fn an_exit_is_handled_while_a_grandchild_keeps_writing_to_the_inherited_pipe() {
+    // Three `yes` inherit the program's stdout and write faster than the daemon logs;
+    // the daemon reads what the pipe held at the exit, then moves on (closing the pipe
+    // ends them).
+    let d = Daemon::start(
+        "chattygrandchild",
+        "[unix_http_server]\nfile={dir}/sv.sock\n\n[supervisorctl]\nserverurl=unix://{dir}/sv.sock\n\n\
+         [program:parent]\ncommand=sh -c 'yes & yes & yes & sleep 0.2; exit 3'\nstartsecs=0\nautorestart=false\n\
+         stdout_logfile={dir}/parent.log\nstdout_logfile_maxbytes=1MB\nstdout_logfile_backups=1\n",
+    );
+    let status = |d: &Daemon| stdout(&run(tool("supervisorctl").arg("-c").arg(&d.conf).arg("status")));
+    let exited = wait_until(Duration::from_secs(15), || status(&d).contains("parent                           EXITED"));
+    assert!(exited, "status:\n{}\nlog:\n{}", status(&d), d.log());
+    assert!(d.log().contains("exited: parent (exit status 3; not expected)"), "{}", d.log());
+}

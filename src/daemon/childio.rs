@@ -14,8 +14,12 @@ fn log_path_text(p: &Option<std::path::PathBuf>) -> String {
 
 impl Supervisor {
     /// Reads what a child wrote: a few chunks per wake-up (so one chatty child cannot
-    /// starve the others), or everything there is when `drain` (after its exit).
+    /// starve the others), or, when `drain` (after its exit), what the pipe held. The
+    /// drain is bounded: a grandchild that inherited the pipe may write forever.
     pub(crate) fn read_child(&mut self, id: ProcId, channel: Channel, drain: bool) {
+        // More than a pipe can hold unless root raised it (pipe-max-size, 1 MiB) was
+        // written after the exit, and is not waited for.
+        const DRAIN_BYTES: usize = 1 << 20;
         let slot = channel as usize;
         let mut buf = std::mem::take(&mut self.read_buf);
         let mut reads = 0;
@@ -32,7 +36,8 @@ impl Supervisor {
             }
             self.handle_output(id, channel, &buf[..n]);
             reads += 1;
-            if !drain && (reads == 4 || n < buf.len()) {
+            let limit = if drain { DRAIN_BYTES.div_ceil(buf.len()) } else { 4 };
+            if reads >= limit || (!drain && n < buf.len()) {
                 break;
             }
         }
