@@ -3,7 +3,7 @@
 
 use super::client::CallError;
 use super::{help, out, status, stream, CmdResult, Ctl};
-use crate::rpc::api::namespec;
+use crate::rpc::api::{namespec, split_namespec};
 use crate::rpc::xmlrpc::{Fault, Value};
 
 pub const COMMANDS: &[&str] = &[
@@ -67,15 +67,6 @@ fn items(v: Value) -> Vec<Value> {
     }
 }
 
-/// `group:process`, `group:*`/`group:` (process None), `name` (= name:name).
-fn split_namespec(name: &str) -> (String, Option<String>) {
-    match name.split_once(':') {
-        Some((g, p)) if p.is_empty() || p == "*" => (g.to_string(), None),
-        Some((g, p)) => (g.to_string(), Some(p.to_string())),
-        None => (name.to_string(), Some(name.to_string())),
-    }
-}
-
 /// STOPPED, EXITED, FATAL, UNKNOWN.
 fn is_stopped_state(code: i64) -> bool {
     matches!(code, 0 | 100 | 200 | 1000)
@@ -112,7 +103,7 @@ fn status(ctl: &mut Ctl, arg: &str) -> CmdResult {
             let (group, process) = split_namespec(name);
             let hits: Vec<&Value> = all
                 .iter()
-                .filter(|info| s(info, "group") == group && process.as_ref().is_none_or(|p| s(info, "name") == *p))
+                .filter(|info| s(info, "group") == group && process.is_none_or(|p| s(info, "name") == p))
                 .collect();
             if hits.is_empty() {
                 let msg = match process {
@@ -210,7 +201,7 @@ fn per_name(ctl: &mut Ctl, names: &[&str], a: &Action) -> CmdResult {
         let (group, process) = split_namespec(name);
         let params = |first: &str| [&[Value::str(first)], a.extra].concat();
         match process {
-            None => match call(ctl, a.group, &params(&group)) {
+            None => match call(ctl, a.group, &params(group)) {
                 Ok(results) => {
                     for r in items(results) {
                         report(ctl, &r);
@@ -226,8 +217,8 @@ fn per_name(ctl: &mut Ctl, names: &[&str], a: &Action) -> CmdResult {
                 }
             },
             Some(process) => match call(ctl, a.one, &params(name)) {
-                Ok(_) => report(ctl, &fault_result(&Fault { code: 80, string: "OK".into() }, &group, &process)),
-                Err(CallError::Fault(f)) => report(ctl, &fault_result(&f, &group, &process)),
+                Ok(_) => report(ctl, &fault_result(&Fault { code: 80, string: "OK".into() }, group, process)),
+                Err(CallError::Fault(f)) => report(ctl, &fault_result(&f, group, process)),
                 Err(e) => return Err(e),
             },
         }
@@ -502,11 +493,11 @@ fn clear(ctl: &mut Ctl, arg: &str) -> CmdResult {
     for name in names {
         let (group, process) = split_namespec(name);
         // `clear g:*` names no process; the reference prints Python's None there.
-        let process = process.unwrap_or_else(|| "None".into());
+        let process = process.unwrap_or("None");
         match call(ctl, "supervisor.clearProcessLogs", &[Value::str(name)]) {
-            Ok(_) => out(&format!("{}: cleared", namespec(&group, &process))),
+            Ok(_) => out(&format!("{}: cleared", namespec(group, process))),
             Err(CallError::Fault(f)) => {
-                out(&clear_result(&fault_result(&f, &group, &process)));
+                out(&clear_result(&fault_result(&f, group, process)));
                 ctl.set_exitstatus_from_fault(f.code, None);
             }
             Err(e) => return Err(e),

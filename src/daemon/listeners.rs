@@ -171,7 +171,7 @@ impl Supervisor {
 
     pub(crate) fn on_tick(&mut self, period: u64) {
         self.bus.ticks_armed.retain(|p| *p != period);
-        let now = SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default().as_secs();
+        let now = super::wall_now().max(0) as u64;
         let slice = now - now % period;
         self.notify(Kind::Tick(period), format!("when:{slice}").into_bytes());
         self.arm_ticks();

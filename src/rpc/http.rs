@@ -1,8 +1,6 @@
 //! HTTP/1.0 and 1.1 messages: parsing a request out of a connection's buffer (httparse,
 //! with limits on header and body size), and writing responses.
 
-use std::time::{SystemTime, UNIX_EPOCH};
-
 /// Headers larger than this get 431; bodies larger than MAX_BODY get 413.
 pub const MAX_HEADER: usize = 64 * 1024;
 pub const MAX_BODY: usize = 4 * 1024 * 1024;
@@ -135,10 +133,6 @@ pub fn http_date(secs: i64) -> String {
     format!("{wd}, {d:02} {} {y} {h:02}:{m:02}:{s:02} GMT", MONTHS[(mo - 1) as usize])
 }
 
-pub fn now_secs() -> i64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs() as i64).unwrap_or(0)
-}
-
 pub const SERVER: &str = concat!("supervisor/", env!("CARGO_PKG_VERSION"));
 
 /// A complete response with Content-Length.
@@ -146,7 +140,7 @@ pub fn response(status: u16, headers: &[(&str, &str)], body: &[u8], keep_alive: 
     let mut head = format!(
         "HTTP/1.{version} {status} {}\r\nServer: {SERVER}\r\nDate: {}\r\n",
         reason(status),
-        http_date(now_secs())
+        http_date(crate::daemon::wall_now())
     );
     for (k, v) in headers {
         head.push_str(&format!("{k}: {v}\r\n"));

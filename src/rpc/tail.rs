@@ -31,7 +31,7 @@ impl Tail {
         let mut head = format!(
             "HTTP/1.{version} 200 OK\r\nServer: {}\r\nDate: {}\r\nContent-Type: text/plain;charset=utf-8\r\nX-Accel-Buffering: no\r\nLast-Modified: {}\r\n",
             super::http::SERVER,
-            super::http::http_date(super::http::now_secs()),
+            super::http::http_date(crate::daemon::wall_now()),
             super::http::http_date(meta.mtime())
         );
         if chunked {
