@@ -257,6 +257,16 @@ impl Supervisor {
         true
     }
 
+    /// Drops a process, taking each of its fds out of the poller before it closes.
+    fn forget_proc(&mut self, id: ProcId) {
+        for slot in 0..2 {
+            self.close_pipe(id, slot);
+        }
+        self.close_stdin(id);
+        self.procs.remove(&id);
+        self.pids.retain(|_, p| *p != id);
+    }
+
     /// removeProcessGroup: only when every process of the group is stopped.
     pub fn remove_group(&mut self, name: &str) -> bool {
         let Some(pos) = self.groups.iter().position(|g| g.config.name == name) else { return false };
@@ -268,11 +278,7 @@ impl Supervisor {
         self.remove_pool(name);
         self.notify(Kind::GroupRemoved, format!("groupname:{name}\n").into_bytes());
         for id in members {
-            for slot in 0..2 {
-                self.close_pipe(id, slot);
-            }
-            self.close_stdin(id);
-            self.procs.remove(&id);
+            self.forget_proc(id);
         }
         let procs = &self.procs;
         self.reactor.retain_timers(|t| match t {
@@ -651,11 +657,8 @@ impl Supervisor {
         };
         let ids: Vec<ProcId> = self.procs.keys().copied().collect();
         for id in ids {
-            for slot in 0..2 {
-                self.close_pipe(id, slot);
-            }
+            self.forget_proc(id);
         }
-        self.procs.clear();
         self.groups.clear();
         self.reactor.retain_timers(|t| !matches!(t, Timer::Proc { .. } | Timer::Tick(_)));
         let servers_changed = self.cfg.servers != new.servers;
