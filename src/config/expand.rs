@@ -162,12 +162,7 @@ fn format_mapping(s: &str, names: &Names) -> Result<String, FormatError> {
             continue;
         }
         if !"diouxXeEfFgGcrsa".contains(conv) {
-            return Err(FormatError::Bad(format!(
-                "unsupported format character {} (0x{:x}) at index {}",
-                py_repr(&conv.to_string()),
-                conv as u32,
-                conv_index
-            )));
+            return Err(unsupported(conv, conv_index));
         }
         let value = match &key {
             Some(k) => match names.get(k) {
@@ -212,7 +207,7 @@ fn convert(conv: char, index: usize, value: &Value, spec: &Spec) -> Result<Strin
             if let Some(p) = spec.precision {
                 text = text.chars().take(p).collect();
             }
-            return Ok(pad(text, spec, false));
+            return Ok(pad(text, spec));
         }
         'd' | 'i' | 'u' | 'x' | 'X' | 'o' => {
             let n = match value {
@@ -269,18 +264,20 @@ fn convert(conv: char, index: usize, value: &Value, spec: &Spec) -> Result<Strin
                 Value::Str(s) if s.chars().count() == 1 => s.clone(),
                 Value::Str(_) => return Err(FormatError::Bad("%c requires int or char".into())),
             };
-            return Ok(pad(text, spec, false));
+            return Ok(pad(text, spec));
         }
-        other => {
-            return Err(FormatError::Bad(format!(
-                "unsupported format character {} (0x{:x}) at index {}",
-                py_repr(&other.to_string()),
-                other as u32,
-                index
-            )))
-        }
+        // format_mapping checked the character already.
+        other => return Err(unsupported(other, index)),
     };
     Ok(body)
+}
+
+fn unsupported(conv: char, index: usize) -> FormatError {
+    FormatError::Bad(format!(
+        "unsupported format character {} (0x{:x}) at index {index}",
+        py_repr(&conv.to_string()),
+        conv as u32
+    ))
 }
 
 fn sci(x: f64, p: usize, upper: bool) -> String {
@@ -327,10 +324,10 @@ fn sign_and_pad(negative: bool, body: String, prefix_len: usize, spec: &Spec) ->
         let zeros = "0".repeat(spec.width - len);
         return format!("{sign}{prefix}{zeros}{digits}");
     }
-    pad(format!("{sign}{body}"), spec, true)
+    pad(format!("{sign}{body}"), spec)
 }
 
-fn pad(text: String, spec: &Spec, _numeric: bool) -> String {
+fn pad(text: String, spec: &Spec) -> String {
     let len = text.chars().count();
     if spec.width <= len {
         return text;
