@@ -2,9 +2,8 @@
 //! tests/support/pty_drive.py (standard-library Python): the first status and the
 //! prompt, tab completion of commands, process and group names, history (also across
 //! sessions through history_file), the y/N questions of reload and shutdown, Ctrl-C out
-//! of `tail -f`, the ways out (Ctrl-D, Ctrl-C, quit, exit), unknown commands, `fg` over
-//! pipes, and the
-//! credentials asked for after a 401.
+//! of `tail -f`, the ways out (Ctrl-D, Ctrl-C, quit, exit), unknown commands, the
+//! credentials asked for after a 401, and `fg` over pipes.
 
 mod common;
 use common::*;

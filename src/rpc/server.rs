@@ -122,6 +122,7 @@ pub fn open_error(e: &io::Error) -> String {
 /// that does not as stale (removed, with a note on stderr).
 fn bind_unix(path: &Path, chmod: u32, chown: (Option<u32>, Option<u32>)) -> Result<UnixListener, String> {
     let temp = PathBuf::from(format!("{}.{}", path.display(), std::process::id()));
+    let mut last_error = None;
     for _ in 0..10 {
         let _ = std::fs::remove_file(&temp);
         let listener = UnixListener::bind(&temp).map_err(|e| open_error(&e))?;
@@ -135,17 +136,21 @@ fn bind_unix(path: &Path, chmod: u32, chown: (Option<u32>, Option<u32>)) -> Resu
                     let gid = chown.1.map(rustix::process::Gid::from_raw);
                     if let Err(e) = rustix::fs::chown(path, uid, gid) {
                         let _ = std::fs::remove_file(path);
+                        // As the reference words it, the pair shown as a Python tuple.
+                        let id = |n: Option<u32>| n.map_or("-1".to_string(), |n| n.to_string());
                         return Err(format!(
-                            "Not permitted to chown {} to uid/gid {:?}; adjust \"sockchown\" value in config file: {e}",
+                            "Not permitted to chown {} to uid/gid ({}, {}); adjust \"sockchown\" value in config file: {e}",
                             path.display(),
-                            chown
+                            id(chown.0),
+                            id(chown.1)
                         ));
                     }
                 }
                 listener.set_nonblocking(true).map_err(|e| open_error(&e))?;
                 return Ok(listener);
             }
-            Err(_) => {
+            Err(e) => {
+                last_error = Some(e);
                 if socket_answers(path) {
                     return Err(open_error(&io::Error::from(io::ErrorKind::AddrInUse)));
                 }
@@ -154,7 +159,8 @@ fn bind_unix(path: &Path, chmod: u32, chown: (Option<u32>, Option<u32>)) -> Resu
             }
         }
     }
-    Err(format!("could not create the socket {}", path.display()))
+    let why = last_error.map(|e| format!(": {e}")).unwrap_or_default();
+    Err(format!("could not create the socket {} after 10 attempts{why}", path.display()))
 }
 
 fn socket_answers(path: &Path) -> bool {
