@@ -204,8 +204,16 @@ fn term_is_relayed_and_pidproxy_waits_for_its_child() {
 fn int_and_quit_are_relayed_without_exiting() {
     // A worker started directly (not as a background job) can trap INT and QUIT.
     let mut p = Proxy::start("pp-int", &["pf", "/bin/sh", "-c", "echo $$ > childpid; exec sleep 100"]);
-    let worker = Command::new("/bin/sh")
-        .args(["./worker.sh", "mark"])
+    // A shell cannot trap a signal that was ignored when it started, and a test run
+    // started as a background job of a non-interactive shell ignores INT and QUIT:
+    // the worker gets them back at their defaults first.
+    let worker = Command::new("python3")
+        .args([
+            "-c",
+            "import os, signal, sys\n\
+             for s in (signal.SIGINT, signal.SIGQUIT): signal.signal(s, signal.SIG_DFL)\n\
+             os.execv('/bin/sh', ['/bin/sh', './worker.sh', 'mark'])",
+        ])
         .current_dir(p.dir.path())
         .process_group(i32::try_from(p.pid()).unwrap())
         .spawn()
