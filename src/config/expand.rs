@@ -44,14 +44,26 @@ impl Names {
 
 /// Expands `s`; `what` names the value in error messages (`program:x.command`).
 pub fn expand(s: &str, names: &Names, what: &str) -> Result<String, String> {
-    format_mapping(s, names).map_err(|e| match e {
-        FormatError::UnknownName(name) => format!(
-            "Format string {} for {} contains names ({}) which cannot be expanded. Available names: {}",
-            py_repr(s),
-            py_repr(what),
-            py_repr(&name),
-            names.map.keys().cloned().collect::<Vec<_>>().join(", ")
-        ),
+    expand_layered(s, &[names], what)
+}
+
+/// Expands `s` with names looked up in `layers`, a later layer overriding an earlier
+/// one: the same as merging them into one `Names` first, without copying the
+/// environment for every value of every program.
+pub fn expand_layered(s: &str, layers: &[&Names], what: &str) -> Result<String, String> {
+    format_mapping(s, layers).map_err(|e| match e {
+        FormatError::UnknownName(name) => {
+            let mut keys: Vec<&str> = layers.iter().flat_map(|n| n.map.keys().map(String::as_str)).collect();
+            keys.sort_unstable();
+            keys.dedup();
+            format!(
+                "Format string {} for {} contains names ({}) which cannot be expanded. Available names: {}",
+                py_repr(s),
+                py_repr(what),
+                py_repr(&name),
+                keys.join(", ")
+            )
+        }
         FormatError::Bad(why) => {
             format!("Format string {} for {} is badly formatted: {}", py_repr(s), py_repr(what), why)
         }
@@ -77,7 +89,10 @@ struct Spec {
     precision: Option<usize>,
 }
 
-fn format_mapping(s: &str, names: &Names) -> Result<String, FormatError> {
+fn format_mapping(s: &str, layers: &[&Names]) -> Result<String, FormatError> {
+    if !s.contains('%') {
+        return Ok(s.to_string());
+    }
     let chars: Vec<char> = s.chars().collect();
     let mut out = String::with_capacity(s.len());
     let mut i = 0;
@@ -165,7 +180,7 @@ fn format_mapping(s: &str, names: &Names) -> Result<String, FormatError> {
             return Err(unsupported(conv, conv_index));
         }
         let value = match &key {
-            Some(k) => match names.get(k) {
+            Some(k) => match layers.iter().rev().find_map(|n| n.get(k)) {
                 Some(v) => v.clone(),
                 None => return Err(FormatError::UnknownName(k.clone())),
             },

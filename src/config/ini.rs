@@ -6,6 +6,7 @@
 //! files) and keeps each raw line; every dialect rule is applied here to that raw text,
 //! because the tokenizer knows no `:` delimiter, inline comment or continuation.
 
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::rc::Rc;
 
@@ -40,11 +41,14 @@ impl Section {
 pub struct Ini {
     pub sections: Vec<Section>,
     pub defaults: Vec<Entry>,
+    /// Section name -> index in `sections`: every typed read looks a section up, and a
+    /// scan would make loading n programs cost n^2.
+    index: HashMap<String, usize>,
 }
 
 impl Ini {
     pub fn section(&self, name: &str) -> Option<&Section> {
-        self.sections.iter().find(|s| s.name == name)
+        self.index.get(name).map(|&i| &self.sections[i])
     }
 
     pub fn has_section(&self, name: &str) -> bool {
@@ -160,9 +164,10 @@ impl Ini {
                 if header == "DEFAULT" {
                     cursect = Some(None);
                 } else {
-                    let idx = match self.sections.iter().position(|s| s.name == header) {
-                        Some(i) => i,
+                    let idx = match self.index.get(header) {
+                        Some(&i) => i,
                         None => {
+                            self.index.insert(header.to_string(), self.sections.len());
                             self.sections.push(Section {
                                 name: header.to_string(),
                                 file: file.clone(),
