@@ -5,7 +5,7 @@ use std::borrow::Cow;
 use std::io;
 use std::path::{Path, PathBuf};
 
-use super::logfile::RotatingFile;
+use super::logfile::{RotatingFile, Splice};
 use crate::config::{ChannelLogConfig, LogTarget};
 
 /// A child's output stream; the value is its slot in per-process arrays.
@@ -153,6 +153,20 @@ impl ChannelLog {
             Some(f) => f.write(data),
             None => Ok(()),
         }
+    }
+
+    /// Moves output from the pipe to the log file in the kernel (see
+    /// `RotatingFile::splice_from`); Unsupported without a file or off syslog.
+    pub fn splice_from(&mut self, pipe: std::os::fd::BorrowedFd, max: usize) -> Splice {
+        match &mut self.file {
+            Some(f) if !self.syslog => f.splice_from(pipe, max),
+            _ => Splice::Unsupported,
+        }
+    }
+
+    /// Whether the channel writes to a file (and nowhere else), where splice can go.
+    pub fn file_only(&self) -> bool {
+        self.path.is_some() && !self.syslog
     }
 
     pub fn reopen(&mut self) -> io::Result<()> {

@@ -421,6 +421,16 @@ impl Supervisor {
                 }
                 m.pipes = pipes;
                 m.stdin = child.stdin;
+                // Output spliced to a file moves in chunks of up to a pipe's size: a
+                // bigger pipe means fewer passes. The pages are used only when it fills.
+                for (slot, channel) in [Channel::Stdout, Channel::Stderr].into_iter().enumerate() {
+                    if let Some((_, fd)) = &self.procs.get(&id).and_then(|m| m.pipes[slot].as_ref()) {
+                        if self.bytes_unneeded(id, channel) {
+                            let _ = rustix::pipe::fcntl_setpipe_size(fd, super::childio::SPLICE_CHUNK);
+                        }
+                    }
+                }
+                let Some(m) = self.procs.get_mut(&id) else { return };
                 self.pids.insert(child.pid, id);
                 m.proc.spawned(child.pid, fx);
             }
