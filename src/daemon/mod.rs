@@ -14,6 +14,7 @@ mod options;
 mod output;
 mod process;
 mod reactor;
+mod shutdown;
 mod spawn;
 mod supervisor;
 mod syslog;
@@ -149,7 +150,7 @@ fn run(progname: &str, path: &Path, args: options::Args, cfg: ServerConfig) -> i
     sup.autostart();
     crate::sys::release_free_memory();
     let code = match sup.run() {
-        Ok(supervisor::Exit::Shutdown) => 0,
+        Ok(supervisor::Exit::Shutdown(code)) => code,
         Err(e) => {
             sup.log.critical(&format!("the event loop failed: {e}"));
             1

@@ -58,6 +58,10 @@ pub(crate) enum Timer {
     Tick(u64),
     /// Watch an HTTP listener again after accept ran out of fds.
     Accept(usize),
+    /// SIGKILL for what is left of a process group whose leader exited.
+    Leftovers(u32),
+    /// The next step of PID 1's sweep of its namespace at shutdown.
+    Sweep,
 }
 
 /// A process with its pipes and logs.
@@ -88,7 +92,8 @@ pub struct Group {
 
 /// What the loop ended with.
 pub enum Exit {
-    Shutdown,
+    /// With supervisord's exit status.
+    Shutdown(i32),
 }
 
 pub struct Supervisor {
@@ -116,6 +121,7 @@ pub struct Supervisor {
     reload_config: Box<dyn Fn() -> Result<ServerConfig, String>>,
     pub(super) syslog: Option<Syslog>,
     pub(super) read_buf: Vec<u8>,
+    pub(super) ending: super::shutdown::Ending,
 }
 
 pub fn wall_now() -> i64 {
@@ -162,6 +168,7 @@ impl Supervisor {
             config_generation: 0,
             syslog: None,
             read_buf: vec![0; READ_CHUNK],
+            ending: Default::default(),
         })
     }
 
@@ -350,6 +357,8 @@ impl Supervisor {
                     Effect::Changed { from, to, expected, pid, tries } => {
                         self.notify_state(id, from, to, expected, pid, tries)
                     }
+                    Effect::Shutdown { code, reason } => self.shutdown_on(code, &reason),
+                    Effect::Leftovers { pgid, signal, kill_after } => self.stop_leftovers(pgid, signal, kill_after),
                 }
             }
             fx = next;
@@ -462,6 +471,7 @@ impl Supervisor {
             self.apply(id, fx);
             self.release_fcgi_socket(id);
         }
+        self.prune_lingering();
     }
 
     fn handle_signals(&mut self) {
@@ -489,6 +499,7 @@ impl Supervisor {
     fn handle_signal(&mut self, sig: i32) {
         let name = super::process::signame(sig);
         match sig {
+            libc::SIGTERM | libc::SIGINT | libc::SIGQUIT if self.mood == Mood::Shutdown => self.force_shutdown(sig),
             libc::SIGTERM | libc::SIGINT | libc::SIGQUIT => {
                 self.log.warn(&format!("received {name} indicating exit request"));
                 self.begin_stop(Mood::Shutdown);
@@ -553,6 +564,11 @@ impl Supervisor {
                 Err(e)
             }
         }
+    }
+
+    /// A shutdown overrides a reload that was under way.
+    pub(super) fn drop_pending_reload(&mut self) {
+        self.pending = None;
     }
 
     /// Starts the ordered stop of every group (shutdown or reload).
@@ -637,6 +653,8 @@ impl Supervisor {
             Timer::Tail { id } => crate::rpc::server::on_tail_timer(self, id),
             Timer::Tick(period) => self.on_tick(period),
             Timer::Accept(idx) => crate::rpc::server::resume_accept(self, idx),
+            Timer::Leftovers(pgid) => self.on_leftovers_timer(pgid),
+            Timer::Sweep => self.on_sweep_timer(),
             Timer::ShutdownReport => {
                 if self.mood == Mood::Running {
                     return;
@@ -699,11 +717,18 @@ impl Supervisor {
     /// The loop. Returns when a shutdown has stopped every process.
     pub fn run(&mut self) -> std::io::Result<Exit> {
         loop {
+            if let Some(code) = self.forced_exit() {
+                crate::rpc::server::cleanup(self);
+                return Ok(Exit::Shutdown(code));
+            }
             if self.mood != Mood::Running && self.advance_stop() {
                 match self.mood {
                     Mood::Shutdown => {
-                        crate::rpc::server::cleanup(self);
-                        return Ok(Exit::Shutdown);
+                        // Until it is finished, reaping and the sweep's timers move it on.
+                        if self.shutdown_finished() {
+                            crate::rpc::server::cleanup(self);
+                            return Ok(Exit::Shutdown(self.exit_code()));
+                        }
                     }
                     _ => {
                         self.finish_reload();
