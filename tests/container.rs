@@ -466,4 +466,28 @@ fn an_unknown_shutdown_on_value_is_a_config_error_naming_where() {
     let conf = dir.write("listener.conf", &text);
     let o = run(Command::new(bin()).args(["supervisord", "--check", "-c"]).arg(&conf));
     assert!(stderr(&o).contains("unknown key 'shutdown_on' in section [eventlistener:l] ignored"), "{}", stderr(&o));
+    // [fcgi-program:x] takes it, and checks it the same way.
+    let fcgi = |value: &str| {
+        let text = format!(
+            "{}\n[fcgi-program:f]\ncommand=/bin/cat\nsocket=unix://{d}/f.sock\nshutdown_on={value}\n",
+            supervisord_section(dir.path(), ""),
+            d = dir.path().display()
+        );
+        let conf = dir.write("fcgi.conf", &text);
+        run(Command::new(bin()).args(["supervisord", "--check", "-c"]).arg(&conf))
+    };
+    let o = fcgi("fatal");
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(!stderr(&o).contains("shutdown_on"), "{}", stderr(&o));
+    let o = fcgi("later");
+    assert_eq!(o.status.code(), Some(2));
+    let line = std::fs::read_to_string(dir.join("fcgi.conf")).unwrap().lines().position(|l| l == "shutdown_on=later");
+    assert!(
+        stderr(&o).contains(&format!(
+            "fcgi.conf:{}: [fcgi-program:f] shutdown_on: invalid 'shutdown_on' value 'later'",
+            line.unwrap() + 1
+        )),
+        "{}",
+        stderr(&o)
+    );
 }
