@@ -429,8 +429,14 @@ fn what_a_group_program_leaves_behind_is_stopped_then_killed() {
     assert!(wait_until(WAIT, || !pid_alive(polite)), "the worker survived its wrapper:\n{}", d.log());
     assert!(wait_until(WAIT, || !pid_alive(stubborn)), "the TERM-ignoring worker survived:\n{}", d.log());
     let log = d.log();
-    assert!(log.contains("outlived its leader: sent SIGTERM, SIGKILL in 1 s if anything is left"), "{log}");
-    assert!(log.contains("killed what was left of process group"), "{log}");
+    let pgid = d.spawned_pid("wrapper").unwrap();
+    assert!(
+        log.contains(&format!(
+            "wrapper left processes in its process group {pgid}: sent SIGTERM, SIGKILL in 1 s if any remain"
+        )),
+        "{log}"
+    );
+    assert!(log.contains(&format!("killed what wrapper left in its process group {pgid} with SIGKILL")), "{log}");
     assert!(wait_until(WAIT, || zombie_children(d.pid()).is_empty()));
     assert_eq!(d.stop(), Some(0));
 }

@@ -358,7 +358,10 @@ impl Supervisor {
                         self.notify_state(id, from, to, expected, pid, tries)
                     }
                     Effect::Shutdown { code, reason } => self.shutdown_on(code, &reason),
-                    Effect::Leftovers { pgid, signal, kill_after } => self.stop_leftovers(pgid, signal, kill_after),
+                    Effect::Leftovers { pgid, signal, kill_after } => {
+                        let name = self.procs.get(&id).map(|m| m.proc.config.name.clone()).unwrap_or_default();
+                        self.stop_leftovers(name, pgid, signal, kill_after)
+                    }
                 }
             }
             fx = next;
