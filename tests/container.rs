@@ -398,6 +398,20 @@ fn a_stop_or_shutdown_asked_for_by_a_client_never_triggers_shutdown_on() {
 }
 
 #[test]
+fn a_program_killed_through_supervisorctl_signal_does_count() {
+    // signalProcess is not a stop: the program dies on its own as far as the daemon knows.
+    let mut d = Daemon::start(
+        "ff-signal",
+        &format!("{CTL}[program:main]\ncommand=/bin/sleep 1016\nstartsecs=0\nshutdown_on=unexpected\n"),
+    );
+    assert!(d.wait_log("success: main entered RUNNING", WAIT), "{}", d.log());
+    let o = ctl(&d.conf, &["signal", "KILL", "main"]);
+    assert!(o.status.success(), "{}{}", stdout(&o), stderr(&o));
+    assert_eq!(d.wait_exit(WAIT), Some(137), "{}", d.log());
+    assert!(d.log().contains("shutting down: main was terminated by SIGKILL (shutdown_on=unexpected)"), "{}", d.log());
+}
+
+#[test]
 fn outside_a_namespace_a_second_sigint_forces_the_exit() {
     let mut d = Daemon::start(
         "ff-int",
