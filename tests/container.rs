@@ -224,6 +224,8 @@ fn shutdown_on_unexpected_exits_with_the_programs_code_instead_of_restarting() {
     let log = c.log();
     assert!(log.contains("shutting down: main exited with exit status 3 (shutdown_on=unexpected)"), "{log}");
     assert_eq!(log.matches("spawned: 'main'").count(), 1, "it was restarted:\n{log}");
+    let exited = log.find("exited: main (exit status 3; not expected)").expect(&log);
+    assert!(exited < log.find("shutting down: main").unwrap(), "the cause is logged after its consequence:\n{log}");
 }
 
 #[test]

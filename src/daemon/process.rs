@@ -403,13 +403,6 @@ impl Process {
                 ShutdownOn::Unexpected => !expected,
                 ShutdownOn::Fatal | ShutdownOn::Never => false,
             };
-        if shut_down {
-            let what = match status {
-                ExitStatus::Code(_) => format!("exited with {how}"),
-                ExitStatus::Signal { .. } => format!("was {how}"),
-            };
-            self.shut_down(status.shell_code(), what, fx);
-        }
         if self.killing {
             self.killing = false;
             self.exitstatus = Some(es);
@@ -447,6 +440,13 @@ impl Process {
             if restart && allow_start && !shut_down {
                 self.start(now, wall, fx);
             }
+        }
+        if shut_down {
+            let what = match status {
+                ExitStatus::Code(_) => format!("exited with {how}"),
+                ExitStatus::Signal { .. } => format!("was {how}"),
+            };
+            self.shut_down(status.shell_code(), what, fx);
         }
         if let Some(pgid) = leftovers.filter(|&p| p != 0) {
             // After a stop sent to the group, the group has had its stop signal.
