@@ -260,10 +260,11 @@ impl Process {
     pub fn spawn_failed(&mut self, msg: String, allow_start: bool, fx: &mut Vec<Effect>) {
         self.log(LogLevel::Info, format!("spawnerr: {msg}"), fx);
         self.spawnerr = Some(msg);
-        self.enter_backoff(allow_start, fx);
+        self.enter_backoff(allow_start, true, fx);
     }
 
-    fn enter_backoff(&mut self, allow_start: bool, fx: &mut Vec<Effect>) {
+    /// `may_shut_down`: false when this exit has triggered shutdown_on already.
+    fn enter_backoff(&mut self, allow_start: bool, may_shut_down: bool, fx: &mut Vec<Effect>) {
         self.backoff += 1;
         self.change(State::Backoff, true, fx);
         if self.backoff > self.config.startretries {
@@ -273,7 +274,8 @@ impl Process {
                 format!("gave up: {} entered FATAL state, too many start retries too quickly", self.config.name),
                 fx,
             );
-            if self.config.shutdown_on == ShutdownOn::Fatal {
+            // FATAL is the end of every shutdown_on level: it never runs again.
+            if self.config.shutdown_on != ShutdownOn::Never && may_shut_down {
                 // No exit status when the last attempt never made a process (command
                 // not found): 1, the generic failure.
                 let code = self.last_exit.map_or(1, ExitStatus::shell_code);
@@ -415,7 +417,7 @@ impl Process {
             self.exitstatus = None;
             self.spawnerr = Some("Exited too quickly (process log may have details)".into());
             self.log(LogLevel::Warn, format!("exited: {name} ({how}; not expected)"), fx);
-            self.enter_backoff(allow_start && !shut_down, fx);
+            self.enter_backoff(allow_start && !shut_down, !shut_down, fx);
         } else {
             self.backoff = 0;
             self.exitstatus = Some(es);
@@ -899,14 +901,27 @@ mod tests {
         assert_eq!(h.shutdowns[0].0, 137);
         assert!(h.shutdowns[0].1.contains("main entered FATAL state (shutdown_on=fatal)"), "{}", h.shutdowns[0].1);
 
-        // A command that never started has no status: 1.
-        let mut cfg = config("missing");
-        cfg.shutdown_on = ShutdownOn::Fatal;
+        // A command that never started has no status: 1. Every level fires on FATAL.
+        for mode in [ShutdownOn::Fatal, ShutdownOn::Unexpected, ShutdownOn::Exit] {
+            let mut cfg = config("missing");
+            cfg.shutdown_on = mode;
+            cfg.startretries = 0;
+            let mut h = Harness::new(cfg);
+            h.spawn_ok = false;
+            h.start();
+            assert_eq!(h.shutdowns.iter().map(|s| s.0).collect::<Vec<_>>(), vec![1], "{mode:?}");
+        }
+        // A quick exit that fires shutdown_on=exit and also exhausts the retries
+        // asks for one shutdown, not two.
+        let mut cfg = config("once");
+        cfg.shutdown_on = ShutdownOn::Exit;
         cfg.startretries = 0;
         let mut h = Harness::new(cfg);
-        h.spawn_ok = false;
         h.start();
-        assert_eq!(h.shutdowns.first().map(|s| s.0), Some(1));
+        h.exit(ExitStatus::Code(4));
+        assert_eq!(h.p.state, State::Fatal);
+        assert_eq!(h.shutdowns.len(), 1);
+        assert!(h.shutdowns[0].1.contains("once exited with exit status 4 (shutdown_on=exit)"), "{:?}", h.shutdowns);
     }
 
     #[test]
