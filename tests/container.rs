@@ -400,6 +400,24 @@ fn a_stop_or_shutdown_asked_for_by_a_client_never_triggers_shutdown_on() {
 }
 
 #[test]
+fn a_program_that_cannot_start_shuts_down_with_status_1() {
+    let mut d = Daemon::start(
+        "ff-missing",
+        "[program:main]\ncommand=/nonexistent/main\nstartretries=0\nshutdown_on=unexpected\n\n\
+         [program:side]\ncommand=/bin/sleep 1017\nstartsecs=0\n",
+    );
+    assert_eq!(d.wait_exit(WAIT), Some(1), "{}", d.log());
+    let log = d.log();
+    assert!(log.contains("gave up: main entered FATAL state"), "{log}");
+    assert!(
+        log.contains(
+            "shutting down: main entered FATAL state (shutdown_on=unexpected); supervisord will exit with status 1"
+        ),
+        "{log}"
+    );
+}
+
+#[test]
 fn a_program_killed_through_supervisorctl_signal_does_count() {
     // signalProcess is not a stop: the program dies on its own as far as the daemon knows.
     let mut d = Daemon::start(
