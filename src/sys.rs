@@ -258,7 +258,7 @@ pub fn kill_namespace(sig: i32) -> io::Result<()> {
 
 /// Whether any child (running, or exited and not yet reaped) is left.
 pub fn children_remain() -> bool {
-    // SAFETY: siginfo_t is plain data; waitid only writes into it. WNOWAIT leaves a
+    // SAFETY: siginfo_t is plain data; waitid only writes into it. WNOWAIT leaves an
     // exited child to be reaped by `reap_one`.
     unsafe {
         let mut info: libc::siginfo_t = std::mem::zeroed();
