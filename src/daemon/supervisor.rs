@@ -48,9 +48,9 @@ pub(crate) enum Timer {
         generation: u64,
     },
     ShutdownReport,
+    /// A connection's one deadline (request, idle or write); cancelled when re-armed.
     Conn {
         id: u64,
-        generation: u64,
     },
     Tail {
         id: u64,
@@ -633,7 +633,7 @@ impl Supervisor {
                 }
                 self.apply(id, fx);
             }
-            Timer::Conn { id, generation } => crate::rpc::server::on_deadline(self, id, generation),
+            Timer::Conn { id } => crate::rpc::server::on_deadline(self, id),
             Timer::Tail { id } => crate::rpc::server::on_tail_timer(self, id),
             Timer::Tick(period) => self.on_tick(period),
             Timer::Accept(idx) => crate::rpc::server::resume_accept(self, idx),
