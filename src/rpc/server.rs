@@ -122,12 +122,14 @@ pub struct Http {
     next_id: u64,
 }
 
-/// Why the servers could not be opened, in the reference's words where it has them.
-pub fn open_error(e: &io::Error) -> String {
+/// Why the servers could not be opened, in the reference's words where it has them;
+/// `what` names the socket or port (`[unix_http_server] file=/run/supervisor.sock`).
+pub fn open_error(e: &io::Error, what: &str) -> String {
     if e.kind() == io::ErrorKind::AddrInUse {
-        "Another program is already listening on a port that one of our HTTP servers is configured to use.  \
-         Shut this program down first before starting supervisord."
-            .into()
+        format!(
+            "Another program is already listening on a port that one of our HTTP servers is configured to use \
+             ({what}).  Shut this program down first before starting supervisord."
+        )
     } else {
         let code = e.raw_os_error().unwrap_or(0);
         format!("Cannot open an HTTP server: socket.error reported errno.{} ({code})", crate::sys::errno_name(code))
@@ -137,12 +139,17 @@ pub fn open_error(e: &io::Error) -> String {
 /// Binds a unix socket the reference's way: bind a temporary name, chmod, hard-link it
 /// into place (atomic), and treat an existing socket that answers as "in use" and one
 /// that does not as stale (removed, with a note on stderr).
-fn bind_unix(path: &Path, chmod: u32, chown: (Option<u32>, Option<u32>)) -> Result<UnixListener, String> {
+fn bind_unix(path: &Path, chmod: u32, chown: (Option<u32>, Option<u32>), what: &str) -> Result<UnixListener, String> {
+    // A socket that answers belongs to a running daemon: refuse before making even
+    // the temporary name next to it.
+    if socket_answers(path) {
+        return Err(open_error(&io::Error::from(io::ErrorKind::AddrInUse), what));
+    }
     let temp = PathBuf::from(format!("{}.{}", path.display(), std::process::id()));
     let mut last_error = None;
     for _ in 0..10 {
         let _ = std::fs::remove_file(&temp);
-        let listener = UnixListener::bind(&temp).map_err(|e| open_error(&e))?;
+        let listener = UnixListener::bind(&temp).map_err(|e| open_error(&e, what))?;
         let _ = std::fs::set_permissions(&temp, std::fs::Permissions::from_mode(chmod));
         let linked = std::fs::hard_link(&temp, path);
         let _ = std::fs::remove_file(&temp);
@@ -163,13 +170,13 @@ fn bind_unix(path: &Path, chmod: u32, chown: (Option<u32>, Option<u32>)) -> Resu
                         ));
                     }
                 }
-                listener.set_nonblocking(true).map_err(|e| open_error(&e))?;
+                listener.set_nonblocking(true).map_err(|e| open_error(&e, what))?;
                 return Ok(listener);
             }
             Err(e) => {
                 last_error = Some(e);
                 if socket_answers(path) {
-                    return Err(open_error(&io::Error::from(io::ErrorKind::AddrInUse)));
+                    return Err(open_error(&io::Error::from(io::ErrorKind::AddrInUse), what));
                 }
                 eprintln!("Unlinking stale socket {}", path.display());
                 let _ = std::fs::remove_file(path);
@@ -188,7 +195,7 @@ fn socket_answers(path: &Path) -> bool {
     matches!(s.read(&mut buf), Ok(n) if n > 0)
 }
 
-fn bind_inet(host: &str, port: u16) -> Result<TcpListener, String> {
+fn bind_inet(host: &str, port: u16, what: &str) -> Result<TcpListener, String> {
     let host = host.trim_start_matches('[').trim_end_matches(']');
     let host = if host.is_empty() { "0.0.0.0" } else { host };
     let addrs: Vec<_> = (host, port)
@@ -199,13 +206,13 @@ fn bind_inet(host: &str, port: u16) -> Result<TcpListener, String> {
     for a in addrs {
         match TcpListener::bind(a) {
             Ok(l) => {
-                l.set_nonblocking(true).map_err(|e| open_error(&e))?;
+                l.set_nonblocking(true).map_err(|e| open_error(&e, what))?;
                 return Ok(l);
             }
             Err(e) => last = Some(e),
         }
     }
-    Err(open_error(&last.unwrap_or_else(|| io::Error::from(io::ErrorKind::AddrNotAvailable))))
+    Err(open_error(&last.unwrap_or_else(|| io::Error::from(io::ErrorKind::AddrNotAvailable)), what))
 }
 
 /// A line for the main log: (critical?, text).
@@ -216,9 +223,22 @@ pub fn open(configs: &[HttpServerConfig]) -> Result<(Vec<Listener>, Vec<Note>), 
     let mut listeners = Vec::new();
     let mut notes = Vec::new();
     for c in configs {
-        let (sock, unix_path) = match &c.listen {
-            Listen::Unix { file, chmod, chown } => (Sock::Unix(bind_unix(file, *chmod, *chown)?), Some(file.clone())),
-            Listen::Inet { host, port } => (Sock::Tcp(bind_inet(host, *port)?), None),
+        let opened = match &c.listen {
+            Listen::Unix { file, chmod, chown } => {
+                let what = format!("[{}] file={}", c.section, file.display());
+                bind_unix(file, *chmod, *chown, &what).map(|l| (Sock::Unix(l), Some(file.clone())))
+            }
+            Listen::Inet { host, port } => {
+                let what = format!("[{}] port={host}:{port}", c.section);
+                bind_inet(host, *port, &what).map(|l| (Sock::Tcp(l), None))
+            }
+        };
+        let (sock, unix_path) = match opened {
+            Ok(o) => o,
+            Err(msg) => {
+                remove_socket_files(&listeners);
+                return Err(msg);
+            }
         };
         notes.push((false, "RPC interface 'supervisor' initialized".to_string()));
         if c.username.is_none() {
@@ -228,6 +248,13 @@ pub fn open(configs: &[HttpServerConfig]) -> Result<(Vec<Listener>, Vec<Note>), 
         listeners.push(Listener { sock, config: c.clone(), unix_path, key: None, budget });
     }
     Ok((listeners, notes))
+}
+
+/// Removes the socket files of unix servers this daemon opened (it is not starting).
+pub fn remove_socket_files(listeners: &[Listener]) {
+    for p in listeners.iter().filter_map(|l| l.unix_path.as_ref()) {
+        let _ = std::fs::remove_file(p);
+    }
 }
 
 /// Registers the listeners with the loop.
