@@ -48,9 +48,9 @@ pub(crate) enum Timer {
         generation: u64,
     },
     ShutdownReport,
+    /// A connection's one deadline (request, idle or write); cancelled when re-armed.
     Conn {
         id: u64,
-        generation: u64,
     },
     Tail {
         id: u64,
@@ -193,18 +193,17 @@ impl Supervisor {
         let is_pool = matches!(config.kind, crate::config::GroupKind::EventListenerPool(_));
         let sd = &self.cfg.supervisord;
         for pc in &config.processes {
-            let resolve = |ch: Channel, c: &crate::config::ChannelLogConfig| {
-                ChannelLog::resolve_path(c, &sd.childlogdir, &pc.name, ch, &sd.identifier)
+            // An AUTO file that cannot be made now is tried again at each spawn, which
+            // fails (BACKOFF, then FATAL) while it cannot: output is never dropped.
+            let mut resolve = |ch: Channel, c: &crate::config::ChannelLogConfig| {
+                ChannelLog::resolve_path(c, &sd.childlogdir, &pc.name, ch, &sd.identifier).unwrap_or_else(|e| {
+                    let why = super::output::auto_log_error(&e, ch, &sd.childlogdir);
+                    self.log.error(&format!("'{}': {why}", pc.name));
+                    None
+                })
             };
             let stdout_path = resolve(Channel::Stdout, &pc.stdout);
             let stderr_path = resolve(Channel::Stderr, &pc.stderr);
-            let (stdout_path, stderr_path) = match (stdout_path, stderr_path) {
-                (Ok(a), Ok(b)) => (a, b),
-                (Err(e), _) | (_, Err(e)) => {
-                    self.log.error(&format!("could not create the AUTO log of {}: {e}", pc.name));
-                    (None, None)
-                }
-            };
             let id = self.next_id;
             self.next_id += 1;
             let any_syslog = pc.stdout.syslog || pc.stderr.syslog;
@@ -370,10 +369,15 @@ impl Supervisor {
         let Some(m) = self.procs.get_mut(&id) else {
             return;
         };
-        let opened = m.stdout.open().and_then(|()| m.stderr.open());
-        if let Err(e) = opened {
-            let code = sys::errno_name(e.raw_os_error().unwrap_or(0));
-            let msg = format!("unknown error making dispatchers for '{}': {code}", m.proc.config.name);
+        let sd = &self.cfg.supervisord;
+        let pc = &m.proc.config;
+        let opened =
+            m.stdout.open_for_spawn(&pc.stdout, Channel::Stdout, &pc.name, &sd.childlogdir, &sd.identifier).and_then(
+                |()| m.stderr.open_for_spawn(&pc.stderr, Channel::Stderr, &pc.name, &sd.childlogdir, &sd.identifier),
+            );
+        if let Err(why) = opened {
+            // The reference's words first (people grep for them), then which file and why.
+            let msg = format!("unknown error making dispatchers for '{}': {why}", m.proc.config.name);
             m.stdout.close();
             m.stderr.close();
             m.proc.spawn_failed(msg, allow, fx);
@@ -649,7 +653,7 @@ impl Supervisor {
                 }
                 self.apply(id, fx);
             }
-            Timer::Conn { id, generation } => crate::rpc::server::on_deadline(self, id, generation),
+            Timer::Conn { id } => crate::rpc::server::on_deadline(self, id),
             Timer::Tail { id } => crate::rpc::server::on_tail_timer(self, id),
             Timer::Tick(period) => self.on_tick(period),
             Timer::Accept(idx) => crate::rpc::server::resume_accept(self, idx),
