@@ -380,7 +380,7 @@ fn processes_from_section(
         }
 
         let directory = r.get(section, "directory", &names)?;
-        let stdout = channel_log(r, section, "stdout", &names, stdout_capture, stdout_events, warnings)?;
+        let mut stdout = channel_log(r, section, "stdout", &names, stdout_capture, stdout_events, warnings)?;
         let mut stderr = channel_log(r, section, "stderr", &names, stderr_capture, stderr_events, warnings)?;
         if s.redirect_stderr {
             if matches!(stderr.logfile, LogTarget::File(_)) {
@@ -391,6 +391,13 @@ fn processes_from_section(
             }
             stderr.logfile = LogTarget::None;
         }
+        let log_format = r.get(section, "log_format", &names)?;
+        let json = match &log_format {
+            Some(f) => Some(v::log_format(f).map_err(|m| r.err(section, Some("log_format"), m))?),
+            None => None,
+        };
+        stdout.lines = line_format(r, section, "stdout", &stdout.logfile, json, &names)?;
+        stderr.lines = line_format(r, section, "stderr", &stderr.logfile, json, &names)?;
         let command = match r.get(section, "command", &names)? {
             Some(c) => c,
             None => return Err(r.err(section, None, format!("program section {section} does not specify a command"))),
@@ -465,5 +472,62 @@ fn channel_log(
             r.location(section, Some(&lf_key))
         ));
     }
-    Ok(ChannelLogConfig { logfile, maxbytes, backups, capture_maxbytes, events_enabled, syslog })
+    Ok(ChannelLogConfig { logfile, maxbytes, backups, capture_maxbytes, events_enabled, syslog, lines: None })
+}
+
+/// Our addition: `<channel>_log_prefix` and `log_format` turn a console target into
+/// whole lines, prefixed or JSON. Both only make sense where the bytes go to the
+/// container's console: a file keeps the bytes as written, as `tail` and readLog
+/// offsets expect.
+fn line_format(
+    r: &Reader,
+    section: &str,
+    channel: &str,
+    target: &LogTarget,
+    json: Option<bool>,
+    names: &Names,
+) -> Result<Option<LineFormat>, ConfigError> {
+    let prefix_key = format!("{channel}_log_prefix");
+    let prefix = r.get(section, &prefix_key, names)?;
+    let console = matches!(target, LogTarget::File(p) if is_console_path(p));
+    let target_text = || match target {
+        LogTarget::File(p) => p.display().to_string(),
+        LogTarget::Auto => "AUTO".into(),
+        LogTarget::None => "NONE".into(),
+        LogTarget::Syslog => "syslog".into(),
+    };
+    let fix = "/dev/stdout or /dev/stderr";
+    if prefix.is_some() && !console {
+        return Err(r.err(
+            section,
+            Some(&prefix_key),
+            format!(
+                "[{section}] {prefix_key} applies to a console target only, but {channel}_logfile is {} (use {fix})",
+                target_text()
+            ),
+        ));
+    }
+    if json == Some(true) && prefix.is_some() {
+        return Err(r.err(
+            section,
+            Some(&prefix_key),
+            format!("[{section}] {prefix_key} has no place in log_format=json lines (the program is a field there)"),
+        ));
+    }
+    if json.is_some() && !console && *target != LogTarget::None {
+        return Err(r.err(
+            section,
+            Some("log_format"),
+            format!(
+                "[{section}] log_format applies to console targets only, but {channel}_logfile is {} (use {fix}, NONE, or redirect_stderr=true)",
+                target_text()
+            ),
+        ));
+    }
+    Ok(match (json, prefix) {
+        (Some(true), _) => Some(LineFormat::Json),
+        (_, Some(p)) => Some(LineFormat::Text(if p.is_empty() { p } else { format!("{p} ") })),
+        (Some(false), None) => Some(LineFormat::Text(String::new())),
+        (None, None) => None,
+    })
 }

@@ -58,6 +58,11 @@ pub(crate) enum Timer {
     Tick(u64),
     /// Watch an HTTP listener again after accept ran out of fds.
     Accept(usize),
+    /// A console channel's partial line may have waited long enough.
+    HeldLine {
+        id: ProcId,
+        channel: Channel,
+    },
 }
 
 /// A process with its pipes and logs.
@@ -205,8 +210,8 @@ impl Supervisor {
                 id,
                 Box::new(Managed {
                     proc: Process::new(pc.clone()),
-                    stdout: ChannelLog::new(&pc.stdout, stdout_path),
-                    stderr: ChannelLog::new(&pc.stderr, stderr_path),
+                    stdout: ChannelLog::new(&pc.stdout, stdout_path, &pc.name, &pc.group, Channel::Stdout),
+                    stderr: ChannelLog::new(&pc.stderr, stderr_path, &pc.name, &pc.group, Channel::Stderr),
                     stdin: None,
                     stdin_buf: Vec::new(),
                     stdin_key: None,
@@ -637,6 +642,7 @@ impl Supervisor {
             Timer::Tail { id } => crate::rpc::server::on_tail_timer(self, id),
             Timer::Tick(period) => self.on_tick(period),
             Timer::Accept(idx) => crate::rpc::server::resume_accept(self, idx),
+            Timer::HeldLine { id, channel } => self.on_held_line(id, channel),
             Timer::ShutdownReport => {
                 if self.mood == Mood::Running {
                     return;
