@@ -97,6 +97,25 @@ pub struct ListenerPoolConfig {
     /// Python 3 does and its childutils listeners expect; bytes by default.
     pub len_in_characters: bool,
     pub buffer_size: i64,
+    pub result_handler: ResultHandler,
+}
+
+/// The `result_handler`s built in (no Python code can be loaded).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ResultHandler {
+    /// `supervisor.dispatchers:default_handler`: `OK` accepts, anything else rejects.
+    Default,
+    /// `supervisor_stdout:event_handler` (the supervisor-stdout plugin): the result
+    /// echoes a PROCESS_LOG payload, whose lines go to supervisord's stdout as
+    /// `<processname> <channel> | <line>`.
+    Stdout,
+}
+
+impl ResultHandler {
+    pub const ALL: [(&'static str, ResultHandler); 2] = [
+        ("supervisor.dispatchers:default_handler", ResultHandler::Default),
+        ("supervisor_stdout:event_handler", ResultHandler::Stdout),
+    ];
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]

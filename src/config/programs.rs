@@ -141,15 +141,17 @@ fn listener_pool(r: &Reader, section: &str, warnings: &mut Vec<String>) -> Resul
         ));
     }
     let handler = r.get_or(section, "result_handler", DEFAULT_RESULT_HANDLER, &none)?;
-    if handler.trim() != DEFAULT_RESULT_HANDLER {
+    let Some(&(_, result_handler)) = ResultHandler::ALL.iter().find(|(n, _)| *n == handler.trim()) else {
+        let known: Vec<&str> = ResultHandler::ALL.iter().map(|(n, _)| *n).collect();
         return Err(r.err(
             section,
             Some("result_handler"),
             format!(
-                "{handler} cannot be resolved within [{section}] (only {DEFAULT_RESULT_HANDLER} is available: this daemon does not load Python code)"
+                "{handler} cannot be resolved within [{section}]: this daemon loads no Python code; its built-in handlers are {}",
+                known.join(" and ")
             ),
         ));
-    }
+    };
     let listed = r.get_or(section, "events", "", &none)?;
     let mut events: Vec<String> = v::list_of_strings(&listed).iter().map(|e| e.to_uppercase()).collect();
     events.sort();
@@ -173,7 +175,12 @@ fn listener_pool(r: &Reader, section: &str, warnings: &mut Vec<String>) -> Resul
     Ok(GroupConfig {
         name,
         priority,
-        kind: GroupKind::EventListenerPool(ListenerPoolConfig { events, buffer_size, len_in_characters }),
+        kind: GroupKind::EventListenerPool(ListenerPoolConfig {
+            events,
+            buffer_size,
+            len_in_characters,
+            result_handler,
+        }),
         processes,
     })
 }
