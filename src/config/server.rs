@@ -147,6 +147,7 @@ fn supervisord_section(r: &mut Reader, warnings: &mut Vec<String>) -> Result<Sup
     let childlogdir = r.typed(s, "childlogdir", &tmp, &none, v::existing_directory)?;
     let nocleanup = r.typed(s, "nocleanup", "false", &none, v::boolean)?;
     let strip_ansi = r.typed(s, "strip_ansi", "false", &none, v::boolean)?;
+    let log_json = r.typed(s, "log_format", "text", &none, v::log_format)?;
     // The reference expands this value twice; the second pass is what makes a `%%`
     // fail there, and keeping it keeps the accepted set identical.
     let once = r.get_or(s, "environment", "", &none)?;
@@ -181,6 +182,7 @@ fn supervisord_section(r: &mut Reader, warnings: &mut Vec<String>) -> Result<Sup
         strip_ansi,
         environment: env.pairs,
         identifier,
+        log_json,
     })
 }
 

@@ -4,6 +4,8 @@ pub mod api;
 mod check;
 mod childio;
 mod command;
+mod console;
+pub use console::MemoryTail;
 mod events;
 mod fcgi;
 mod lifecycle;

@@ -476,6 +476,7 @@ mod tests {
             capture_maxbytes: 0,
             events_enabled: false,
             syslog: false,
+            lines: None,
         };
         ProcessConfig {
             name: name.into(),

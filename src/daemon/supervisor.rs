@@ -62,6 +62,11 @@ pub(crate) enum Timer {
     Leftovers(u32),
     /// The next step of PID 1's sweep of its namespace at shutdown.
     Sweep,
+    /// A console channel's partial line may have waited long enough.
+    HeldLine {
+        id: ProcId,
+        channel: Channel,
+    },
 }
 
 /// A process with its pipes and logs.
@@ -211,8 +216,8 @@ impl Supervisor {
                 id,
                 Box::new(Managed {
                     proc: Process::new(pc.clone()),
-                    stdout: ChannelLog::new(&pc.stdout, stdout_path),
-                    stderr: ChannelLog::new(&pc.stderr, stderr_path),
+                    stdout: ChannelLog::new(&pc.stdout, stdout_path, &pc.name, &pc.group, Channel::Stdout),
+                    stderr: ChannelLog::new(&pc.stderr, stderr_path, &pc.name, &pc.group, Channel::Stderr),
                     stdin: None,
                     stdin_buf: Vec::new(),
                     stdin_key: None,
@@ -659,6 +664,7 @@ impl Supervisor {
             Timer::Accept(idx) => crate::rpc::server::resume_accept(self, idx),
             Timer::Leftovers(pgid) => self.on_leftovers_timer(pgid),
             Timer::Sweep => self.on_sweep_timer(),
+            Timer::HeldLine { id, channel } => self.on_held_line(id, channel),
             Timer::ShutdownReport => {
                 if self.mood == Mood::Running {
                     return;

@@ -733,6 +733,7 @@ fn start_tail(sup: &mut Supervisor, id: u64, req: &Request) {
         return queue(sup, id, http::error(400, version, &[]));
     }
     let path = http::unquote(req.path());
+    let mut memory = None;
     let file = if path == "/mainlogtail" {
         sup.log.path().map(Path::to_path_buf)
     } else {
@@ -743,11 +744,21 @@ fn start_tail(sup: &mut Supervisor, id: u64, req: &Request) {
         };
         match crate::daemon::api::lookup(sup, name) {
             Some(crate::daemon::api::Target::Process(pid)) => {
-                crate::daemon::api::log_path(sup, pid, channel == "stderr")
+                let stderr = channel == "stderr";
+                if let Some(mem) = crate::daemon::api::memory_tail(sup, pid, stderr) {
+                    memory = Some(Tail::open_memory(mem, pid, stderr, version));
+                }
+                crate::daemon::api::log_path(sup, pid, stderr)
             }
             _ => None,
         }
     };
+    if let Some((tail, head)) = memory {
+        set_state(sup, id, ConnState::Tailing(tail));
+        queue(sup, id, head);
+        sup.reactor.schedule_in(super::tail::POLL_INTERVAL, Timer::Tail { id });
+        return;
+    }
     let Some(file) = file.filter(|f| f.exists()) else {
         set_state(sup, id, ConnState::Closing);
         return queue(sup, id, http::error(404, version, &[]));
@@ -776,7 +787,15 @@ pub fn on_tail_timer(sup: &mut Supervisor, id: u64) {
     c.tail_timer = None;
     let ConnState::Tailing(tail) = &mut c.state else { return };
     if c.out.len() - c.out_pos < MAX_PENDING_OUTPUT {
-        let more = tail.more();
+        let mem = tail.memory_of().and_then(|(p, stderr)| {
+            let m = sup.procs.get(&p)?;
+            if stderr {
+                m.stderr.memory.as_ref()
+            } else {
+                m.stdout.memory.as_ref()
+            }
+        });
+        let more = tail.more(mem);
         if !more.is_empty() {
             queue(sup, id, more);
         }
