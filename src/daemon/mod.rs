@@ -13,6 +13,7 @@ mod mainlog;
 mod options;
 mod output;
 mod process;
+pub mod procstat;
 mod reactor;
 mod spawn;
 mod supervisor;

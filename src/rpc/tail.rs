@@ -20,14 +20,18 @@ pub struct Tail {
 }
 
 impl Tail {
-    /// Opens the stream; returns it and the response head with the first bytes.
-    pub fn open(path: &Path, version: u8) -> std::io::Result<(Tail, Vec<u8>)> {
+    /// Opens the stream; returns it and the response head with the first bytes: the
+    /// last 1024 bytes, or from `offset` when given (and within the file).
+    pub fn open(path: &Path, version: u8, offset: Option<u64>) -> std::io::Result<(Tail, Vec<u8>)> {
         let file = File::open(path)?;
         let meta = file.metadata()?;
         let size = meta.len();
         let chunked = version == 1;
         let mut tail =
             Tail { path: path.to_path_buf(), file, inode: meta.ino(), pos: size.saturating_sub(HEAD), chunked };
+        if let Some(at) = offset.filter(|at| *at <= size) {
+            tail.pos = at;
+        }
         let mut head = format!(
             "HTTP/1.{version} 200 OK\r\nServer: {}\r\nDate: {}\r\nContent-Type: text/plain;charset=utf-8\r\nX-Accel-Buffering: no\r\nLast-Modified: {}\r\n",
             super::http::SERVER,
