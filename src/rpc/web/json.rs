@@ -60,6 +60,12 @@ impl<'a> Obj<'a> {
             _ => self.key(k).push_str("null"),
         }
     }
+    fn opt_int(&mut self, k: &str, v: Option<u64>) {
+        match v {
+            Some(n) => self.num(k, n),
+            None => self.key(k).push_str("null"),
+        }
+    }
     fn end(self) {
         self.out.push('}');
     }
@@ -68,9 +74,9 @@ impl<'a> Obj<'a> {
 fn usage(o: &mut Obj, u: Option<&Usage>) {
     o.opt("cpu_percent", u.and_then(|u| u.cpu_percent));
     o.opt("cpu_seconds", u.map(|u| u.cpu_seconds));
-    o.opt("rss_bytes", u.map(|u| u.rss_bytes as f64));
-    o.opt("threads", u.map(|u| u.threads as f64));
-    o.opt("fds", u.and_then(|u| u.fds).map(|n| n as f64));
+    o.opt_int("rss_bytes", u.map(|u| u.rss_bytes));
+    o.opt_int("threads", u.map(|u| u.threads));
+    o.opt_int("fds", u.and_then(|u| u.fds));
 }
 
 fn process(r: &Row, now: i64, out: &mut String) {
@@ -109,7 +115,7 @@ pub fn render(sup: &Supervisor, state: &mut WebState) -> String {
             Mood::Shutdown => "SHUTDOWN",
         };
         d.str("statename", mood);
-        d.opt("start_time", snap.daemon.map(|u| u.start_time.floor()));
+        d.opt_int("start_time", snap.daemon.map(|u| u.start_time as u64));
         usage(&mut d, snap.daemon.as_ref());
         d.end();
     }

@@ -105,7 +105,7 @@ fn group_row(out: &mut String, name: &str, rows: &[&Row], token: &str) {
 fn daemon_row(out: &mut String, snap: &Snapshot) {
     let Some(u) = snap.daemon else { return };
     out.push_str(&format!(
-        "<tr class=\"daemon\"><td colspan=\"8\">supervisord pid {}: CPU {}, memory {}, {} fds</td></tr>\n",
+        "<tr class=\"daemon\"><td colspan=\"7\">supervisord pid {}: CPU {}, memory {}, {} fds</td></tr>\n",
         std::process::id(),
         cpu(Some(&u)),
         bytes(u.rss_bytes),
@@ -118,7 +118,7 @@ fn daemon_row(out: &mut String, snap: &Snapshot) {
 pub fn rows(snap: &Snapshot, token: &str) -> String {
     let mut out = String::with_capacity(snap.rows.len() * 1024);
     if snap.rows.is_empty() {
-        out.push_str("<tr><td colspan=\"8\">No programs to manage</td></tr>\n");
+        out.push_str("<tr><td colspan=\"7\">No programs to manage</td></tr>\n");
     }
     let mut i = 0;
     while i < snap.rows.len() {
