@@ -15,6 +15,7 @@ mod mainlog;
 mod options;
 mod output;
 mod process;
+pub mod procstat;
 mod reactor;
 mod shutdown;
 mod spawn;

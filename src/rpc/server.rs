@@ -88,6 +88,8 @@ pub enum ConnState {
         pending: Pending,
         version: u8,
         keep_alive: bool,
+        /// A web UI action, which answers with a page rather than XML.
+        web: Option<Box<super::web::Finish>>,
     },
     Tailing(Tail),
     /// The response is queued; close once it is written.
@@ -120,6 +122,7 @@ pub struct Http {
     pub listeners: Vec<Listener>,
     pub conns: HashMap<u64, Conn>,
     next_id: u64,
+    pub web: super::web::WebState,
 }
 
 /// Why the servers could not be opened, in the reference's words where it has them;
@@ -643,12 +646,11 @@ fn handle(sup: &mut Supervisor, id: u64, req: Request) {
     if path.starts_with("/logtail/") || path == "/mainlogtail" {
         return start_tail(sup, id, &req);
     }
-    let response = match path.as_str() {
-        "/ok.html" => http::response(200, &[("Content-Type", "text/plain")], b"OK", keep_alive, version),
-        "/" | "/index.html" | "/tail.html" => super::web::page(sup, &req),
-        _ => {
-            set_state(sup, id, ConnState::Closing);
-            http::error(404, version, &[])
+    let response = match super::web::handle(sup, &req) {
+        super::web::Reply::Done(response) => response,
+        super::web::Reply::Wait(pending, finish) => {
+            let web = Some(Box::new(finish));
+            return set_state(sup, id, ConnState::Waiting { pending, version, keep_alive, web });
         }
     };
     if !keep_alive {
@@ -685,11 +687,26 @@ fn rpc(sup: &mut Supervisor, id: u64, req: Request) {
     sup.log.log(crate::config::LogLevel::Trace, &format!("XML-RPC method called: {method}()"));
     match api::call(sup, &method, params) {
         Outcome::Done(result) => answer(sup, id, result, version, keep_alive),
-        Outcome::Wait(pending) => set_state(sup, id, ConnState::Waiting { pending, version, keep_alive }),
+        Outcome::Wait(pending) => set_state(sup, id, ConnState::Waiting { pending, version, keep_alive, web: None }),
     }
 }
 
 fn answer(sup: &mut Supervisor, id: u64, result: Result<xmlrpc::Value, xmlrpc::Fault>, version: u8, keep_alive: bool) {
+    answer_as(sup, id, result, version, keep_alive, None)
+}
+
+fn answer_as(
+    sup: &mut Supervisor,
+    id: u64,
+    result: Result<xmlrpc::Value, xmlrpc::Fault>,
+    version: u8,
+    keep_alive: bool,
+    web: Option<Box<super::web::Finish>>,
+) {
+    if let Some(finish) = web {
+        set_state(sup, id, if keep_alive { ConnState::Reading } else { ConnState::Closing });
+        return queue(sup, id, finish.answer(result));
+    }
     let body = match &result {
         Ok(v) => xmlrpc::response(v),
         Err(f) => xmlrpc::fault(f),
@@ -709,19 +726,19 @@ pub fn poll_waiting(sup: &mut Supervisor) {
         .collect();
     for id in ids {
         let Some(c) = sup.http.conns.get_mut(&id) else { continue };
-        let ConnState::Waiting { mut pending, version, keep_alive } =
+        let ConnState::Waiting { mut pending, version, keep_alive, web } =
             std::mem::replace(&mut c.state, ConnState::Reading)
         else {
             continue;
         };
         match api::poll(sup, &mut pending) {
             Some(result) => {
-                answer(sup, id, result, version, keep_alive);
+                answer_as(sup, id, result, version, keep_alive, web);
                 // Requests pipelined behind the parked one.
                 process_input(sup, id);
                 update_interest(sup, id);
             }
-            None => set_state(sup, id, ConnState::Waiting { pending, version, keep_alive }),
+            None => set_state(sup, id, ConnState::Waiting { pending, version, keep_alive, web }),
         }
     }
 }
@@ -756,14 +773,15 @@ fn start_tail(sup: &mut Supervisor, id: u64, req: &Request) {
     if let Some((tail, head)) = memory {
         set_state(sup, id, ConnState::Tailing(tail));
         queue(sup, id, head);
-        sup.reactor.schedule_in(super::tail::POLL_INTERVAL, Timer::Tail { id });
-        return;
+        return arm_tail(sup, id);
     }
     let Some(file) = file.filter(|f| f.exists()) else {
         set_state(sup, id, ConnState::Closing);
         return queue(sup, id, http::error(404, version, &[]));
     };
-    let (tail, head) = match Tail::open(&file, version) {
+    // `?offset=N` (the tail pages' script) continues from where the page ended.
+    let offset = req.query().split('&').find_map(|kv| kv.strip_prefix("offset=")).and_then(|v| v.parse().ok());
+    let (tail, head) = match Tail::open(&file, version, offset) {
         Ok(t) => t,
         Err(_) => {
             set_state(sup, id, ConnState::Closing);
