@@ -22,6 +22,7 @@ const SUPERVISORD: &[&str] = &[
     "strip_ansi",
     "environment",
     "profile_options",
+    "log_format",
 ];
 const SUPERVISORCTL: &[&str] = &["serverurl", "username", "password", "prompt", "history_file"];
 const UNIX_HTTP: &[&str] = &["file", "chmod", "chown", "username", "password"];
@@ -61,6 +62,9 @@ const PROGRAM: &[&str] = &[
     "directory",
     "umask",
     "serverurl",
+    "stdout_log_prefix",
+    "stderr_log_prefix",
+    "log_format",
 ];
 const LISTENER_EXTRA: &[&str] = &["events", "buffer_size", "result_handler", "len_unit"];
 const FCGI_EXTRA: &[&str] = &["socket", "socket_backlog", "socket_owner", "socket_mode"];

@@ -314,6 +314,15 @@ pub fn logfile_name(s: &str) -> Result<LogTarget> {
     }
 }
 
+/// `log_format`: true for json, false for text (our addition).
+pub fn log_format(s: &str) -> Result<bool> {
+    match s.trim().to_lowercase().as_str() {
+        "text" => Ok(false),
+        "json" => Ok(true),
+        _ => Err(format!("log_format must be 'text' or 'json', not {}", py_repr(s))),
+    }
+}
+
 /// Process and group names must not contain characters that break namespecs and URLs.
 pub fn process_or_group_name(s: &str) -> Result<String> {
     let t = s.trim();

@@ -173,6 +173,8 @@ pub struct Process {
     /// Wall-clock seconds of the last spawn and exit, for the RPC structs (0 = never).
     pub start_wall: i64,
     pub stop_wall: i64,
+    /// Children spawned since the daemon started (for /metrics: restarts).
+    pub spawns: u64,
     last_start: Option<Instant>,
     /// Set between a stop signal and the reap.
     killing: bool,
@@ -193,6 +195,7 @@ impl Process {
             exitstatus: None,
             start_wall: 0,
             stop_wall: 0,
+            spawns: 0,
             last_start: None,
             killing: false,
             last_exit: None,
@@ -242,6 +245,7 @@ impl Process {
 
     pub fn spawned(&mut self, pid: u32, fx: &mut Vec<Effect>) {
         self.pid = pid;
+        self.spawns += 1;
         self.log(LogLevel::Info, format!("spawned: '{}' with pid {pid}", self.config.name), fx);
         let secs = u64::try_from(self.config.startsecs).unwrap_or(0);
         if secs == 0 {
@@ -478,6 +482,7 @@ mod tests {
             capture_maxbytes: 0,
             events_enabled: false,
             syslog: false,
+            lines: None,
         };
         ProcessConfig {
             name: name.into(),

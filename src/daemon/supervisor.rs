@@ -48,9 +48,9 @@ pub(crate) enum Timer {
         generation: u64,
     },
     ShutdownReport,
+    /// A connection's one deadline (request, idle or write); cancelled when re-armed.
     Conn {
         id: u64,
-        generation: u64,
     },
     Tail {
         id: u64,
@@ -62,6 +62,11 @@ pub(crate) enum Timer {
     Leftovers(u32),
     /// The next step of PID 1's sweep of its namespace at shutdown.
     Sweep,
+    /// A console channel's partial line may have waited long enough.
+    HeldLine {
+        id: ProcId,
+        channel: Channel,
+    },
 }
 
 /// A process with its pipes and logs.
@@ -193,18 +198,17 @@ impl Supervisor {
         let is_pool = matches!(config.kind, crate::config::GroupKind::EventListenerPool(_));
         let sd = &self.cfg.supervisord;
         for pc in &config.processes {
-            let resolve = |ch: Channel, c: &crate::config::ChannelLogConfig| {
-                ChannelLog::resolve_path(c, &sd.childlogdir, &pc.name, ch, &sd.identifier)
+            // An AUTO file that cannot be made now is tried again at each spawn, which
+            // fails (BACKOFF, then FATAL) while it cannot: output is never dropped.
+            let mut resolve = |ch: Channel, c: &crate::config::ChannelLogConfig| {
+                ChannelLog::resolve_path(c, &sd.childlogdir, &pc.name, ch, &sd.identifier).unwrap_or_else(|e| {
+                    let why = super::output::auto_log_error(&e, ch, &sd.childlogdir);
+                    self.log.error(&format!("'{}': {why}", pc.name));
+                    None
+                })
             };
             let stdout_path = resolve(Channel::Stdout, &pc.stdout);
             let stderr_path = resolve(Channel::Stderr, &pc.stderr);
-            let (stdout_path, stderr_path) = match (stdout_path, stderr_path) {
-                (Ok(a), Ok(b)) => (a, b),
-                (Err(e), _) | (_, Err(e)) => {
-                    self.log.error(&format!("could not create the AUTO log of {}: {e}", pc.name));
-                    (None, None)
-                }
-            };
             let id = self.next_id;
             self.next_id += 1;
             let any_syslog = pc.stdout.syslog || pc.stderr.syslog;
@@ -212,8 +216,8 @@ impl Supervisor {
                 id,
                 Box::new(Managed {
                     proc: Process::new(pc.clone()),
-                    stdout: ChannelLog::new(&pc.stdout, stdout_path),
-                    stderr: ChannelLog::new(&pc.stderr, stderr_path),
+                    stdout: ChannelLog::new(&pc.stdout, stdout_path, &pc.name, &pc.group, Channel::Stdout),
+                    stderr: ChannelLog::new(&pc.stderr, stderr_path, &pc.name, &pc.group, Channel::Stderr),
                     stdin: None,
                     stdin_buf: Vec::new(),
                     stdin_key: None,
@@ -373,10 +377,15 @@ impl Supervisor {
         let Some(m) = self.procs.get_mut(&id) else {
             return;
         };
-        let opened = m.stdout.open().and_then(|()| m.stderr.open());
-        if let Err(e) = opened {
-            let code = sys::errno_name(e.raw_os_error().unwrap_or(0));
-            let msg = format!("unknown error making dispatchers for '{}': {code}", m.proc.config.name);
+        let sd = &self.cfg.supervisord;
+        let pc = &m.proc.config;
+        let opened =
+            m.stdout.open_for_spawn(&pc.stdout, Channel::Stdout, &pc.name, &sd.childlogdir, &sd.identifier).and_then(
+                |()| m.stderr.open_for_spawn(&pc.stderr, Channel::Stderr, &pc.name, &sd.childlogdir, &sd.identifier),
+            );
+        if let Err(why) = opened {
+            // The reference's words first (people grep for them), then which file and why.
+            let msg = format!("unknown error making dispatchers for '{}': {why}", m.proc.config.name);
             m.stdout.close();
             m.stderr.close();
             m.proc.spawn_failed(msg, allow, fx);
@@ -652,12 +661,13 @@ impl Supervisor {
                 }
                 self.apply(id, fx);
             }
-            Timer::Conn { id, generation } => crate::rpc::server::on_deadline(self, id, generation),
+            Timer::Conn { id } => crate::rpc::server::on_deadline(self, id),
             Timer::Tail { id } => crate::rpc::server::on_tail_timer(self, id),
             Timer::Tick(period) => self.on_tick(period),
             Timer::Accept(idx) => crate::rpc::server::resume_accept(self, idx),
             Timer::Leftovers(pgid) => self.on_leftovers_timer(pgid),
             Timer::Sweep => self.on_sweep_timer(),
+            Timer::HeldLine { id, channel } => self.on_held_line(id, channel),
             Timer::ShutdownReport => {
                 if self.mood == Mood::Running {
                     return;
