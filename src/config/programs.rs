@@ -126,9 +126,10 @@ fn listener_pool(r: &Reader, section: &str, warnings: &mut Vec<String>) -> Resul
     let name = section.split_once(':').map(|(_, n)| n.to_string()).unwrap_or_default();
     let priority = r.typed(section, "priority", "-1", &none, v::integer)?;
     let buffer_size = r.typed(section, "buffer_size", "10", &none, v::integer)?;
-    // Our addition (the reference ignores unknown keys, so the file stays portable).
+    // Our addition (the reference ignores unknown keys, so the file stays portable);
+    // the default counts as the reference does.
     let len_in_characters =
-        r.typed(section, "len_unit", "bytes", &none, |s| match s.trim().to_lowercase().as_str() {
+        r.typed(section, "len_unit", "characters", &none, |s| match s.trim().to_lowercase().as_str() {
             "bytes" => Ok(false),
             "characters" => Ok(true),
             _ => Err(format!("len_unit must be 'bytes' or 'characters', not {}", crate::config::ini::py_repr(s))),
