@@ -235,7 +235,8 @@ impl Supervisor {
             }
         }
         if debug {
-            let msg = format!("'{}' {} output:\n{}", m.proc.config.name, channel.name(), String::from_utf8_lossy(data));
+            let name = crate::config::ini::py_repr(&m.proc.config.name);
+            let msg = format!("{name} {} output:\n{}", channel.name(), super::output::mainlog_text(data));
             self.log.debug(&msg);
         }
     }
