@@ -210,13 +210,13 @@ impl Supervisor {
                     m.proc.config.name,
                     log_path_text(&log.path)
                 );
-                self.log.error(&msg);
+                log::error!("{msg}");
             }
             Ok(()) if log.failing => {
                 log.failing = false;
                 let path = log_path_text(&log.path);
                 let msg = format!("writing the {} log of {} ({path}) again", channel.name(), m.proc.config.name);
-                self.log.info(&msg);
+                log::info!("{msg}");
             }
             _ => {}
         }
@@ -235,8 +235,7 @@ impl Supervisor {
             }
         }
         if debug {
-            let msg = format!("'{}' {} output:\n{}", m.proc.config.name, channel.name(), String::from_utf8_lossy(data));
-            self.log.debug(&msg);
+            log::debug!("'{}' {} output:\n{}", m.proc.config.name, channel.name(), String::from_utf8_lossy(data));
         }
     }
 }
