@@ -2,7 +2,7 @@
 
 use std::path::PathBuf;
 
-pub use super::values::{AutoRestart, LogLevel, LogTarget};
+pub use super::values::{AutoRestart, LogLevel, LogTarget, ShutdownOn};
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct ServerConfig {
@@ -200,4 +200,6 @@ pub struct ProcessConfig {
     pub environment: Vec<(String, String)>,
     /// The program's own serverurl; None means AUTO.
     pub serverurl: Option<String>,
+    /// Our addition; always Never for event listeners.
+    pub shutdown_on: ShutdownOn,
 }

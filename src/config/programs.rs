@@ -295,6 +295,7 @@ struct SectionSettings {
     user: Option<String>,
     umask: Option<u32>,
     process_name: String,
+    shutdown_on: ShutdownOn,
 }
 
 fn section_settings(r: &Reader, section: &str, common: &Names) -> Result<SectionSettings, ConfigError> {
@@ -313,6 +314,12 @@ fn section_settings(r: &Reader, section: &str, common: &Names) -> Result<Section
     };
     let template = r.get_raw(section, "process_name").unwrap_or("%(program_name)s");
     let process_name = v::process_or_group_name(template).map_err(|m| r.err(section, Some("process_name"), m))?;
+    // Our addition, for programs only: a listener pool is never what a container lives for.
+    let shutdown_on = if section.starts_with("eventlistener:") {
+        ShutdownOn::Never
+    } else {
+        r.typed(section, "shutdown_on", "never", c, v::shutdown_on)?
+    };
     let s = SectionSettings {
         priority: r.typed(section, "priority", "999", c, v::integer)?,
         autostart: r.typed(section, "autostart", "true", c, v::boolean)?,
@@ -332,6 +339,7 @@ fn section_settings(r: &Reader, section: &str, common: &Names) -> Result<Section
         user,
         umask,
         process_name,
+        shutdown_on,
     };
     if s.numprocs > 1 && !s.process_name.contains("%(process_num)") {
         return Err(r.err(
@@ -434,6 +442,7 @@ fn processes_from_section(
             redirect_stderr: s.redirect_stderr,
             environment: env.pairs,
             serverurl: s.serverurl.clone(),
+            shutdown_on: s.shutdown_on,
         }));
     }
     processes.sort_by(|a, b| (a.priority, &a.name).cmp(&(b.priority, &b.name)));

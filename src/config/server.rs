@@ -32,6 +32,7 @@ pub fn read_with_includes(path: &Path) -> Result<(Ini, Vec<String>, Vec<String>)
     let here = dir_of(&main_abs);
     let (mut warnings, mut infos) = (Vec::new(), Vec::new());
     if !ini.has_section("include") {
+        warnings.append(&mut ini.warnings);
         return Ok((ini, warnings, infos));
     }
     ini.replace_here(&here);
@@ -70,6 +71,7 @@ pub fn read_with_includes(path: &Path) -> Result<(Ini, Vec<String>, Vec<String>)
             }
         }
     }
+    warnings.splice(0..0, std::mem::take(&mut ini.warnings));
     Ok((ini, warnings, infos))
 }
 

@@ -96,6 +96,16 @@ pub fn create_auto_log(dir: &Path, process: &str, channel: Channel, identifier: 
     Err(io::Error::new(io::ErrorKind::AlreadyExists, "no free AUTO log name"))
 }
 
+/// Why an AUTO log could not be made, naming the directory and the reason.
+pub fn auto_log_error(e: &io::Error, channel: Channel, childlogdir: &Path) -> String {
+    format!(
+        "{}: cannot create an AUTO {} log in childlogdir {}: {e}",
+        crate::sys::errno_name(e.raw_os_error().unwrap_or(0)),
+        channel.name(),
+        childlogdir.display()
+    )
+}
+
 /// Whether a file in childlogdir is an AUTO log of this identifier (including its
 /// rotated backups), as the reference's cleanup pattern decides.
 pub fn is_auto_log_of(file_name: &str, identifier: &str) -> bool {
@@ -153,6 +163,34 @@ impl ChannelLog {
             LogTarget::File(p) => Ok(Some(p.clone())),
             LogTarget::Auto => create_auto_log(dir, process, channel, identifier).map(Some),
         }
+    }
+
+    /// Opens the file for a spawn. An AUTO file that could not be made when the group
+    /// was added is tried again now, so a fixed childlogdir needs no reload. The error
+    /// starts with the errno name (the reference's spawnerr ends with it) and names the
+    /// file or directory and the reason.
+    pub fn open_for_spawn(
+        &mut self,
+        cfg: &ChannelLogConfig,
+        channel: Channel,
+        process: &str,
+        childlogdir: &Path,
+        identifier: &str,
+    ) -> Result<(), String> {
+        if self.path.is_none() && matches!(cfg.logfile, LogTarget::Auto) {
+            let made = create_auto_log(childlogdir, process, channel, identifier)
+                .map_err(|e| auto_log_error(&e, channel, childlogdir))?;
+            self.path = Some(made);
+        }
+        self.open().map_err(|e| {
+            let path = self.path.as_deref().unwrap_or(Path::new(""));
+            format!(
+                "{}: cannot open {}_logfile {}: {e}",
+                crate::sys::errno_name(e.raw_os_error().unwrap_or(0)),
+                channel.name(),
+                path.display()
+            )
+        })
     }
 
     /// (Re)opens the file, at every spawn as the reference does.

@@ -29,13 +29,15 @@ pub struct Tail {
 }
 
 impl Tail {
-    /// Opens the stream; returns it and the response head with the first bytes.
-    pub fn open(path: &Path, version: u8) -> std::io::Result<(Tail, Vec<u8>)> {
+    /// Opens the stream; returns it and the response head with the first bytes: the
+    /// last 1024 bytes, or from `offset` when given (and within the file).
+    pub fn open(path: &Path, version: u8, offset: Option<u64>) -> std::io::Result<(Tail, Vec<u8>)> {
         let file = File::open(path)?;
         let meta = file.metadata()?;
         let size = meta.len();
         let src = Source::File { path: path.to_path_buf(), file, inode: meta.ino() };
-        let mut tail = Tail { src, pos: size.saturating_sub(HEAD), chunked: version == 1 };
+        let pos = offset.filter(|at| *at <= size).unwrap_or(size.saturating_sub(HEAD));
+        let mut tail = Tail { src, pos, chunked: version == 1 };
         let mut out = tail.head(version, meta.mtime());
         out.extend(tail.more(None));
         Ok((tail, out))
