@@ -210,13 +210,13 @@ impl Supervisor {
                     m.proc.config.name,
                     log_path_text(&log.path)
                 );
-                self.log.error(&msg);
+                log::error!("{msg}");
             }
             Ok(()) if log.failing => {
                 log.failing = false;
                 let path = log_path_text(&log.path);
                 let msg = format!("writing the {} log of {} ({path}) again", channel.name(), m.proc.config.name);
-                self.log.info(&msg);
+                log::info!("{msg}");
             }
             _ => {}
         }
@@ -236,8 +236,7 @@ impl Supervisor {
         }
         if debug {
             let name = crate::config::ini::py_repr(&m.proc.config.name);
-            let msg = format!("{name} {} output:\n{}", channel.name(), super::output::mainlog_text(data));
-            self.log.debug(&msg);
+            log::debug!("{name} {} output:\n{}", channel.name(), super::output::mainlog_text(data));
         }
     }
 }

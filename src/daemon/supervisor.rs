@@ -7,13 +7,13 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use super::events::{Capture, Kind, Listener};
 use super::listeners::Bus;
-use super::mainlog::MainLog;
+use super::mainlog::{blather, crit, log_at, MainLog};
 use super::output::{Channel, ChannelLog};
 use super::process::{Effect, ExitStatus, Process, State, TimerKind};
 use super::reactor::Reactor;
 use super::spawn::{self, SpawnContext};
 use super::syslog::Syslog;
-use crate::config::{GroupConfig, LogLevel, ServerConfig};
+use crate::config::{GroupConfig, ServerConfig};
 use crate::sys;
 
 pub type ProcId = u64;
@@ -200,10 +200,10 @@ impl Supervisor {
         for pc in &config.processes {
             // An AUTO file that cannot be made now is tried again at each spawn, which
             // fails (BACKOFF, then FATAL) while it cannot: output is never dropped.
-            let mut resolve = |ch: Channel, c: &crate::config::ChannelLogConfig| {
+            let resolve = |ch: Channel, c: &crate::config::ChannelLogConfig| {
                 ChannelLog::resolve_path(c, &sd.childlogdir, &pc.name, ch, &sd.identifier).unwrap_or_else(|e| {
                     let why = super::output::auto_log_error(&e, ch, &sd.childlogdir);
-                    self.log.error(&format!("'{}': {why}", pc.name));
+                    log::error!("'{}': {why}", pc.name);
                     None
                 })
             };
@@ -344,11 +344,10 @@ impl Supervisor {
                                 continue;
                             };
                             if err.raw_os_error() == Some(libc::ESRCH) {
-                                let msg = format!(
+                                log::debug!(
                                     "unable to signal {} (pid {pid}), it probably just exited on its own: {err}",
                                     m.proc.config.name
                                 );
-                                self.log.debug(&msg);
                             } else {
                                 m.proc.kill_failed(&err.to_string(), &mut next);
                             }
@@ -357,7 +356,7 @@ impl Supervisor {
                     Effect::Timer { after, kind, generation } => {
                         self.reactor.schedule_in(after, Timer::Proc { id, kind, generation });
                     }
-                    Effect::Log(level, msg) => self.log.log(level, &msg),
+                    Effect::Log(level, msg) => log_at!(level, "{msg}"),
                     Effect::Changed { from, to, expected, pid, tries } => {
                         self.notify_state(id, from, to, expected, pid, tries)
                     }
@@ -414,11 +413,7 @@ impl Supervisor {
                     let Some(fd) = fd else { continue };
                     match self.reactor.add(&fd, Source::ChildOut { id, channel }, false) {
                         Ok(key) => pipes[slot] = Some((key, fd)),
-                        Err(e) => self.log.error(&format!(
-                            "cannot watch the {} of {}: {e}",
-                            channel.name(),
-                            m.proc.config.name
-                        )),
+                        Err(e) => log::error!("cannot watch the {} of {}: {e}", channel.name(), m.proc.config.name),
                     }
                 }
                 m.pipes = pipes;
@@ -462,7 +457,7 @@ impl Supervisor {
                 Err((sig, core)) => ExitStatus::Signal { sig, core },
             };
             let Some(id) = self.pids.remove(&pid) else {
-                self.log.debug(&format!("reaped unknown pid {pid} ({})", status.describe()));
+                log::debug!("reaped unknown pid {pid} ({})", status.describe());
                 continue;
             };
             // Whatever the child wrote before dying is logged before its exit is. A
@@ -513,26 +508,26 @@ impl Supervisor {
         match sig {
             libc::SIGTERM | libc::SIGINT | libc::SIGQUIT if self.mood == Mood::Shutdown => self.force_shutdown(sig),
             libc::SIGTERM | libc::SIGINT | libc::SIGQUIT => {
-                self.log.warn(&format!("received {name} indicating exit request"));
+                log::warn!("received {name} indicating exit request");
                 self.begin_stop(Mood::Shutdown);
             }
             libc::SIGHUP => {
                 if self.mood == Mood::Shutdown {
-                    self.log.warn(&format!("ignored {name} indicating restart request (shutdown in progress)"));
+                    log::warn!("ignored {name} indicating restart request (shutdown in progress)");
                     return;
                 }
-                self.log.warn(&format!("received {name} indicating restart request"));
+                log::warn!("received {name} indicating restart request");
                 let _ = self.request_reload();
             }
             libc::SIGCHLD => {
-                self.log.debug(&format!("received {name} indicating a child quit"));
+                log::debug!("received {name} indicating a child quit");
                 self.reap();
             }
             libc::SIGUSR2 => {
-                self.log.info(&format!("received {name} indicating log reopen request"));
+                log::info!("received {name} indicating log reopen request");
                 self.reopen_logs();
             }
-            _ => self.log.log(LogLevel::Blather, &format!("received {name} indicating nothing")),
+            _ => blather!("received {name} indicating nothing"),
         }
     }
 
@@ -541,7 +536,7 @@ impl Supervisor {
             let path = self.log.path().map(|p| p.display().to_string()).unwrap_or_default();
             let msg = format!("could not reopen the log file {path}: {e}; still writing to the previous one");
             eprintln!("supervisord: {msg}");
-            self.log.error(&msg);
+            log::error!("{msg}");
         }
         let mut failures = Vec::new();
         for m in self.procs.values_mut() {
@@ -553,13 +548,13 @@ impl Supervisor {
             }
         }
         for f in failures {
-            self.log.error(&f);
+            log::error!("{f}");
         }
     }
 
     /// The restart RPC: the same as SIGHUP; a broken config is the caller's error.
     pub fn request_restart(&mut self) -> Result<(), String> {
-        self.log.warn("restart requested through XML-RPC");
+        log::warn!("restart requested through XML-RPC");
         self.request_reload()
     }
 
@@ -572,7 +567,7 @@ impl Supervisor {
                 Ok(())
             }
             Err(e) => {
-                self.log.error(&format!("reload failed, still running the previous configuration: {e}"));
+                log::error!("reload failed, still running the previous configuration: {e}");
                 Err(e)
             }
         }
@@ -674,7 +669,7 @@ impl Supervisor {
                 }
                 let names = self.unstopped();
                 if !names.is_empty() {
-                    self.log.info(&format!("waiting for {} to die", names.join(", ")));
+                    log::info!("waiting for {} to die", names.join(", "));
                     self.reactor.schedule_in(Duration::from_secs(3), Timer::ShutdownReport);
                 }
             }
@@ -699,13 +694,13 @@ impl Supervisor {
         if sd.pidfile != old_pidfile {
             let _ = std::fs::remove_file(&old_pidfile);
             if let Err(e) = super::lifecycle::write_pidfile(&sd.pidfile) {
-                self.log.critical(&e);
+                crit!("{e}");
             }
         }
         // The AUTO logs of the old processes go, as at every start.
         if !sd.nocleanup {
             for w in super::lifecycle::clear_auto_logs(&sd.childlogdir, &sd.identifier) {
-                self.log.warn(&w);
+                log::warn!("{w}");
             }
         }
         if servers_changed {
@@ -713,16 +708,16 @@ impl Supervisor {
         }
         if let Err(e) = self.log.open(&self.cfg.supervisord) {
             eprintln!("supervisord: {e}");
-            self.log.error(&format!("{e}; logging continues to the previous target"));
+            log::error!("{e}; logging continues to the previous target");
         }
         for w in self.cfg.warnings.clone() {
-            self.log.warn(&w);
+            log::warn!("{w}");
         }
         self.mood = Mood::Running;
         self.bus = Bus::default();
         self.add_configured_groups();
         self.notify(Kind::SupervisorRunning, Vec::new());
-        self.log.info(&format!("supervisord started with pid {}", std::process::id()));
+        log::info!("supervisord started with pid {}", std::process::id());
         self.autostart();
         crate::sys::release_free_memory();
     }
