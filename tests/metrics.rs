@@ -142,3 +142,48 @@ fn metrics_during_a_crash_storm() {
     assert!(o.status.success() || !stdout(&o).is_empty());
     assert_eq!(d.stop(), Some(0));
 }
+
+#[test]
+fn status_long_and_json_show_usage() {
+    let d = Daemon::start(
+        "statuslong",
+        "[unix_http_server]\nfile={dir}/sv.sock\n\n[supervisorctl]\nserverurl=unix://{dir}/sv.sock\n\n[program:sleeper]\ncommand=sleep 1000\nstartsecs=0\n\n[program:off]\ncommand=sleep 1000\nautostart=false\n",
+    );
+    let ctl = |args: &[&str]| stdout(&run(Command::new(bin()).args(["ctl", "-c"]).arg(&d.conf).args(args)));
+    assert!(wait_until(Duration::from_secs(30), || ctl(&["status", "sleeper"]).contains("RUNNING")));
+    let pid = d.spawned_pid("sleeper").expect("a pid");
+    let long = ctl(&["status", "-l"]);
+    let lines: Vec<&str> = long.lines().collect();
+    assert!(
+        lines[0]
+            .split_whitespace()
+            .collect::<Vec<_>>()
+            .starts_with(&["NAME", "STATE", "PID", "UPTIME", "CPU%", "RSS", "THR", "FDS"]),
+        "{long}"
+    );
+    let off: Vec<&str> = lines.iter().find(|l| l.starts_with("off ")).expect("off row").split_whitespace().collect();
+    assert_eq!(&off[..8], ["off", "STOPPED", "-", "-", "-", "-", "-", "-"], "{long}");
+    let row: Vec<&str> =
+        lines.iter().find(|l| l.starts_with("sleeper ")).expect("sleeper row").split_whitespace().collect();
+    assert_eq!((row[1], row[2]), ("RUNNING", pid.to_string().as_str()), "{long}");
+    assert!(row[5].ends_with('M') || row[5].ends_with('K'), "an RSS figure: {long}");
+    assert_eq!(row[6], "1", "one thread: {long}");
+    assert!(lines.last().is_some_and(|l| l.starts_with(&format!("supervisord pid {}: CPU ", d.pid()))), "{long}");
+    // --long is an option; the plain table is unchanged.
+    assert!(!ctl(&["status"]).contains("RSS"));
+
+    let json = ctl(&["status", "--json", "sleeper"]);
+    let rss_proc: u64 = std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .expect("proc status")
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.split_whitespace().next()?.parse().ok())
+        .expect("VmRSS");
+    let field =
+        |k: &str| json.split(&format!("\"{k}\": ")).nth(1).and_then(|r| r.split([',', '}']).next()).map(str::to_string);
+    let rss: u64 = field("rss_bytes").and_then(|v| v.parse().ok()).expect("rss_bytes");
+    assert!(rss.abs_diff(rss_proc * 1024) <= rss_proc * 1024 / 4 + 65536, "rss {rss} vs /proc {rss_proc} kB");
+    assert_eq!(field("threads").as_deref(), Some("1"));
+    assert!(field("cpu_percent").is_some_and(|v| v.parse::<f64>().is_ok()), "{json}");
+    assert_eq!(field("restarts").as_deref(), Some("0"));
+}
