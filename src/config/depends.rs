@@ -95,7 +95,7 @@ pub(crate) fn check(r: &Reader, groups: &[GroupConfig]) -> Result<(), ConfigErro
                         let from = stack.iter().position(|(n, _)| *n == dep).unwrap_or(0);
                         let mut path: Vec<String> = stack[from..].iter().map(|(n, _)| display(n)).collect();
                         path.push(display(dep));
-                        let section = section_for.get(node).cloned().unwrap_or_default();
+                        let section = section_for.get(dep).cloned().unwrap_or_default();
                         return Err(r.err(
                             &section,
                             Some("depends_on"),
