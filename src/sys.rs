@@ -241,6 +241,32 @@ pub fn kill(pid: u32, sig: i32, group: bool) -> io::Result<()> {
     }
 }
 
+/// As PID 1 of a PID namespace, sends `sig` to every other process in it (kill(-1)).
+/// Refuses anywhere else: outside a PID namespace kill(-1) reaches the whole machine.
+pub fn kill_namespace(sig: i32) -> io::Result<()> {
+    if std::process::id() != 1 {
+        return Err(io::Error::from_raw_os_error(libc::EPERM));
+    }
+    // SAFETY: kill(2) has no memory-safety preconditions; as PID 1, -1 means every
+    // process of this namespace but the caller.
+    if unsafe { libc::kill(-1, sig) } == 0 {
+        Ok(())
+    } else {
+        Err(io::Error::last_os_error())
+    }
+}
+
+/// Whether any child (running, or exited and not yet reaped) is left.
+pub fn children_remain() -> bool {
+    // SAFETY: siginfo_t is plain data; waitid only writes into it. WNOWAIT leaves a
+    // exited child to be reaped by `reap_one`.
+    unsafe {
+        let mut info: libc::siginfo_t = std::mem::zeroed();
+        let r = libc::waitid(libc::P_ALL, 0, &mut info, libc::WEXITED | libc::WNOHANG | libc::WNOWAIT);
+        !(r == -1 && *libc::__errno_location() == libc::ECHILD)
+    }
+}
+
 /// One reaped child: its pid and raw wait status; None when no child has exited.
 pub fn reap_one() -> Option<(u32, i32)> {
     let mut status: libc::c_int = 0;

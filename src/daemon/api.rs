@@ -140,6 +140,16 @@ pub fn log_path(sup: &Supervisor, id: ProcId, stderr: bool) -> Option<PathBuf> {
     }
 }
 
+/// The memory a console target keeps for tail and readLog.
+pub fn memory_tail(sup: &Supervisor, id: ProcId, stderr: bool) -> Option<&super::MemoryTail> {
+    let m = sup.procs.get(&id)?;
+    if stderr {
+        m.stderr.memory.as_ref()
+    } else {
+        m.stdout.memory.as_ref()
+    }
+}
+
 /// clearProcessLogs: empties the logs of a running process (a stopped one has no
 /// open log, and the reference then reports success without doing anything).
 pub fn clear_logs(sup: &mut Supervisor, id: ProcId) -> std::io::Result<()> {

@@ -5,7 +5,7 @@ use std::os::fd::OwnedFd;
 
 use super::events::Kind;
 use super::output::{strip_ansi, Channel};
-use super::supervisor::{ProcId, Source, Supervisor};
+use super::supervisor::{ProcId, Source, Supervisor, Timer};
 use crate::config::LogLevel;
 
 fn log_path_text(p: &Option<std::path::PathBuf>) -> String {
@@ -163,6 +163,28 @@ impl Supervisor {
         }
     }
 
+    /// A console channel's held partial line: written once it has waited long enough,
+    /// else looked at again when it will have.
+    pub(crate) fn on_held_line(&mut self, id: ProcId, channel: Channel) {
+        let Some(m) = self.procs.get_mut(&id) else { return };
+        let log = match channel {
+            Channel::Stdout => &mut m.stdout,
+            Channel::Stderr => &mut m.stderr,
+        };
+        let Some(lines) = &mut log.lines else { return };
+        lines.timer_armed = false;
+        match lines.deadline() {
+            Some(at) if at > std::time::Instant::now() => {
+                lines.timer_armed = true;
+                self.reactor.schedule(at, Timer::HeldLine { id, channel });
+            }
+            Some(_) => {
+                let _ = log.flush_held();
+            }
+            None => {}
+        }
+    }
+
     pub(crate) fn maybe_strip<'a>(&self, data: &'a [u8]) -> std::borrow::Cow<'a, [u8]> {
         if self.cfg.supervisord.strip_ansi {
             strip_ansi(data)
@@ -203,6 +225,12 @@ impl Supervisor {
                 self.log.info(&msg);
             }
             _ => {}
+        }
+        if let Some(lines) = log.lines.as_mut().filter(|l| !l.timer_armed) {
+            if let Some(at) = lines.deadline() {
+                lines.timer_armed = true;
+                self.reactor.schedule(at, Timer::HeldLine { id, channel });
+            }
         }
         if log.syslog {
             if let Some(s) = &mut self.syslog {

@@ -209,6 +209,8 @@ pub enum Signal {
     /// The listener answered its event: accepted (`OK`) or rejected (anything else).
     Result {
         accepted: bool,
+        /// The result body, for a result handler that reads it.
+        body: Vec<u8>,
     },
     /// A malformed RESULT line: the event goes back to the pool.
     BadResultLine(String),
@@ -309,9 +311,9 @@ impl Listener {
                             return;
                         }
                         let accepted = self.result == b"OK";
-                        self.result.clear();
+                        let body = std::mem::take(&mut self.result);
                         self.result_len = None;
-                        out.push(Signal::Result { accepted });
+                        out.push(Signal::Result { accepted, body });
                         self.change(ListenerState::Acknowledged, out);
                     }
                 },
@@ -449,7 +451,7 @@ mod tests {
         assert_eq!(
             out,
             vec![
-                Signal::Result { accepted: true },
+                Signal::Result { accepted: true, body: b"OK".to_vec() },
                 Signal::StateChanged(ListenerState::Busy, ListenerState::Acknowledged),
                 Signal::StateChanged(ListenerState::Acknowledged, ListenerState::Ready)
             ]
@@ -458,7 +460,7 @@ mod tests {
         out.clear();
         l.feed(b"RESULT 4\nFA", &mut out);
         l.feed(b"IL", &mut out);
-        assert_eq!(out[0], Signal::Result { accepted: false });
+        assert!(matches!(out[0], Signal::Result { accepted: false, .. }));
     }
 
     #[test]

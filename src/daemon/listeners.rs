@@ -8,7 +8,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use super::events::{envelope, Event, Kind, Listener, ListenerState, Pool, Pooled, Signal};
 use super::process::State;
 use super::supervisor::{ProcId, Supervisor, Timer};
-use crate::config::LogLevel;
+use crate::config::{LogLevel, ResultHandler};
 
 pub const TICK_PERIODS: [u64; 3] = [5, 60, 3600];
 
@@ -128,19 +128,52 @@ impl Supervisor {
                         ));
                     }
                 }
-                Signal::Result { accepted: true } => self.log.debug(&format!("{name}: event was processed")),
-                Signal::Result { accepted: false } => {
-                    self.log.warn(&format!("{name}: event was rejected"));
-                    if let Some(item) = in_flight.clone() {
-                        self.rebuffer(&pool, item);
+                Signal::Result { accepted, body } => match self.handle_result(&pool, accepted, &body) {
+                    Ok(true) => self.log.debug(&format!("{name}: event was processed")),
+                    Ok(false) => {
+                        self.log.warn(&format!("{name}: event was rejected"));
+                        if let Some(item) = in_flight.clone() {
+                            self.rebuffer(&pool, item);
+                        }
                     }
-                }
+                    Err(()) => {
+                        // As the reference treats a handler that raised.
+                        self.log.warn(&format!("{name}: event caused an error"));
+                        if let Some(l) = self.procs.get_mut(&id).and_then(|m| m.listener.as_mut()) {
+                            let from = l.state;
+                            l.state = ListenerState::Unknown;
+                            l.event = None;
+                            self.log.debug(&format!("{name}: {} -> {}", from.name(), ListenerState::Unknown.name()));
+                        }
+                        if let Some(item) = in_flight.clone() {
+                            self.rebuffer(&pool, item);
+                        }
+                    }
+                },
                 Signal::BadResultLine(line) => {
                     self.log.warn(&format!("{name}: bad result line: '{line}'"));
                     if let Some(item) = in_flight.clone() {
                         self.rebuffer(&pool, item);
                     }
                 }
+            }
+        }
+    }
+
+    /// Runs the pool's result handler: Ok(accepted), or Err when the handler fails.
+    fn handle_result(&self, pool: &str, accepted: bool, body: &[u8]) -> Result<bool, ()> {
+        let handler = self.groups.iter().find(|g| g.config.name == pool).and_then(|g| match &g.config.kind {
+            crate::config::GroupKind::EventListenerPool(p) => Some(p.result_handler),
+            _ => None,
+        });
+        match handler.unwrap_or(ResultHandler::Default) {
+            ResultHandler::Default => Ok(accepted),
+            ResultHandler::Stdout => {
+                let text = relay_lines(body).ok_or(())?;
+                use std::io::Write;
+                // Where supervisor-stdout's print goes: our stdout (/dev/null once daemonized).
+                let _ = std::io::stdout().write_all(&text);
+                Ok(true)
             }
         }
     }
@@ -224,4 +257,33 @@ fn until_next_slice(period: u64) -> Duration {
     let now = SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default();
     let next = (now.as_secs() / period + 1) * period;
     Duration::from_secs(next).saturating_sub(now) + Duration::from_millis(1)
+}
+
+/// supervisor-stdout's relay: a PROCESS_LOG payload (`processname:x ... channel:y`,
+/// newline, the output) becomes `x y | line` for each of its lines. None when the
+/// header lacks those fields, where the plugin raises.
+fn relay_lines(body: &[u8]) -> Option<Vec<u8>> {
+    let nl = body.iter().position(|&b| b == b'\n')?;
+    let (header, data) = (String::from_utf8_lossy(&body[..nl]), &body[nl + 1..]);
+    let field = |k: &str| header.split_whitespace().find_map(|t| t.strip_prefix(k)?.strip_prefix(':'));
+    let prefix = format!("{} {} | ", field("processname")?, field("channel")?);
+    let data = data.strip_suffix(b"\n").unwrap_or(data);
+    let mut out = Vec::with_capacity(data.len() + 64);
+    for line in data.split(|&b| b == b'\n') {
+        out.extend_from_slice(prefix.as_bytes());
+        out.extend_from_slice(line);
+        out.push(b'\n');
+    }
+    Some(out)
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn relays_every_line_behind_name_and_channel() {
+        let body = b"processname:web groupname:web pid:7 channel:stderr\nfirst\nsecond\n";
+        assert_eq!(super::relay_lines(body).unwrap(), b"web stderr | first\nweb stderr | second\n");
+        assert!(super::relay_lines(b"OK").is_none());
+        assert!(super::relay_lines(b"groupname:web\nx").is_none());
+    }
 }

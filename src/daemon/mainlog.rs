@@ -13,6 +13,7 @@ pub struct MainLog {
     file: Option<RotatingFile>,
     syslog: Option<Syslog>,
     echo_stdout: bool,
+    json: bool,
     /// Lines logged before the file could be opened (replayed once it is).
     pending: Vec<(LogLevel, String)>,
 }
@@ -26,7 +27,7 @@ pub fn timestamp(now: SystemTime) -> String {
 impl MainLog {
     /// A logger that only buffers until `open` is called.
     pub fn buffering(level: LogLevel) -> MainLog {
-        MainLog { level, file: None, syslog: None, echo_stdout: false, pending: Vec::new() }
+        MainLog { level, file: None, syslog: None, echo_stdout: false, json: false, pending: Vec::new() }
     }
 
     /// Switches to the configured target. When it cannot be opened (on a reload) the
@@ -41,7 +42,9 @@ impl MainLog {
             }
         };
         self.level = cfg.loglevel;
-        self.echo_stdout = cfg.nodaemon && !cfg.silent;
+        // `logfile=/dev/stdout` in the foreground: the file already is the copy.
+        self.echo_stdout = cfg.nodaemon && !cfg.silent && !file.as_ref().is_some_and(RotatingFile::is_our_stdout);
+        self.json = cfg.log_json;
         self.file = file;
         self.syslog = syslog;
         for (level, msg) in std::mem::take(&mut self.pending) {
@@ -66,7 +69,19 @@ impl MainLog {
             self.pending.push((level, msg.to_string()));
             return;
         }
-        let line = format!("{} {} {}\n", timestamp(SystemTime::now()), level.tag(), msg);
+        let line = if self.json {
+            let mut l = format!(
+                "{{\"time\":\"{}\",\"program\":\"supervisord\",\"level\":\"{}\",\"message\":\"",
+                super::console::rfc3339(SystemTime::now()),
+                level.tag()
+            )
+            .into_bytes();
+            super::console::json_escape(msg.as_bytes(), &mut l);
+            l.extend_from_slice(b"\"}\n");
+            String::from_utf8(l).unwrap_or_default()
+        } else {
+            format!("{} {} {}\n", timestamp(SystemTime::now()), level.tag(), msg)
+        };
         if let Some(f) = &mut self.file {
             // Nowhere better to report a failing log file than stderr.
             if let Err(e) = f.write(line.as_bytes()) {

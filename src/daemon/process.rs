@@ -10,7 +10,7 @@ use std::collections::VecDeque;
 use std::time::{Duration, Instant};
 
 use crate::config::supervision::{BackoffKind, HealthAction};
-use crate::config::{AutoRestart, LogLevel, ProcessConfig};
+use crate::config::{AutoRestart, LogLevel, ProcessConfig, ShutdownOn};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum State {
@@ -125,6 +125,20 @@ pub enum Effect {
         healthy: bool,
         detail: String,
     },
+    /// `shutdown_on` fired: shut the daemon down and exit with `code`. `reason` is the
+    /// main-log line, logged when this is what ends the daemon.
+    Shutdown {
+        code: i32,
+        reason: String,
+    },
+    /// The main process of a stopasgroup/killasgroup program is gone: whatever is left
+    /// in its process group gets `signal` now (None: it already had the stop signal)
+    /// and SIGKILL after `kill_after`.
+    Leftovers {
+        pgid: u32,
+        signal: Option<i32>,
+        kill_after: Duration,
+    },
 }
 
 /// How a child ended, from its wait status.
@@ -140,6 +154,14 @@ impl ExitStatus {
         match self {
             ExitStatus::Code(c) => c,
             ExitStatus::Signal { .. } => -1,
+        }
+    }
+
+    /// The status as a shell reports it: the exit code, or 128+N for signal N.
+    pub fn shell_code(self) -> i32 {
+        match self {
+            ExitStatus::Code(c) => c,
+            ExitStatus::Signal { sig, .. } => 128 + sig,
         }
     }
 
@@ -177,9 +199,13 @@ pub struct Process {
     /// Wall-clock seconds of the last spawn and exit, for the RPC structs (0 = never).
     pub start_wall: i64,
     pub stop_wall: i64,
+    /// Children spawned since the daemon started (for /metrics: restarts).
+    pub spawns: u64,
     last_start: Option<Instant>,
     /// Set between a stop signal and the reap.
     killing: bool,
+    /// How the child of the latest start ended, for `shutdown_on=fatal`'s exit status.
+    last_exit: Option<ExitStatus>,
     /// The live timer generation; a timer of another generation is stale.
     generation: u64,
     /// The same for probes and their timers, which run beside the state's own timer.
@@ -212,8 +238,10 @@ impl Process {
             exitstatus: None,
             start_wall: 0,
             stop_wall: 0,
+            spawns: 0,
             last_start: None,
             killing: false,
+            last_exit: None,
             generation: 0,
             probe_generation: 0,
             waiting: None,
@@ -301,6 +329,7 @@ impl Process {
         self.last_probe_failure = None;
         self.notify_status = None;
         self.health = None;
+        self.last_exit = None;
         self.exitstatus = None;
         if let Some(why) = self.start_limit_hit(now) {
             self.spawnerr = Some(why.clone());
@@ -348,6 +377,7 @@ impl Process {
 
     pub fn spawned(&mut self, pid: u32, fx: &mut Vec<Effect>) {
         self.pid = pid;
+        self.spawns += 1;
         self.log(LogLevel::Info, format!("spawned: '{}' with pid {pid}", self.config.name), fx);
         if let Some(probe) = &self.config.supervision.ready {
             let polled = probe.is_polled();
@@ -388,10 +418,25 @@ impl Process {
                 format!("gave up: {} entered FATAL state, too many start retries too quickly", self.config.name),
                 fx,
             );
+            if self.config.shutdown_on == ShutdownOn::Fatal {
+                // No exit status when the last attempt never made a process (command
+                // not found): 1, the generic failure.
+                let code = self.last_exit.map_or(1, ExitStatus::shell_code);
+                self.shut_down(code, "entered FATAL state".into(), fx);
+            }
         } else if allow_start {
             let delay = self.backoff_delay();
             self.arm(delay, TimerKind::Backoff, fx);
         }
+    }
+
+    fn shut_down(&self, code: i32, what: String, fx: &mut Vec<Effect>) {
+        let reason = format!(
+            "shutting down: {} {what} (shutdown_on={}); supervisord will exit with status {code}",
+            self.config.name,
+            self.config.shutdown_on.name()
+        );
+        fx.push(Effect::Shutdown { code, reason });
     }
 
     /// BACKOFF -> FATAL (too many retries, or a shutdown while backing off).
@@ -639,6 +684,23 @@ impl Process {
         let name = self.config.name.clone();
         let how = status.describe();
         let has_ready = self.config.supervision.ready.is_some();
+        self.last_exit = Some(status);
+        let stopping = self.killing;
+        let leftovers = (self.config.stopasgroup || self.config.killasgroup).then_some(self.pid);
+        // A stop someone asked for never triggers shutdown_on.
+        let shut_down = !stopping
+            && match self.config.shutdown_on {
+                ShutdownOn::Exit => true,
+                ShutdownOn::Unexpected => !expected,
+                ShutdownOn::Fatal | ShutdownOn::Never => false,
+            };
+        if shut_down {
+            let what = match status {
+                ExitStatus::Code(_) => format!("exited with {how}"),
+                ExitStatus::Signal { .. } => format!("was {how}"),
+            };
+            self.shut_down(status.shell_code(), what, fx);
+        }
         if self.killing {
             self.killing = false;
             self.exitstatus = Some(es);
@@ -654,7 +716,7 @@ impl Process {
             self.exitstatus = None;
             self.spawnerr = Some(why);
             self.log(LogLevel::Warn, format!("exited: {name} ({how}; not expected)"), fx);
-            self.enter_backoff(allow_start, fx);
+            self.enter_backoff(allow_start && !shut_down, fx);
         } else if (too_quickly || has_ready) && self.state == State::Starting {
             self.pid = 0;
             self.exitstatus = None;
@@ -664,7 +726,7 @@ impl Process {
                 "Exited too quickly (process log may have details)".into()
             });
             self.log(LogLevel::Warn, format!("exited: {name} ({how}; not expected)"), fx);
-            self.enter_backoff(allow_start, fx);
+            self.enter_backoff(allow_start && !shut_down, fx);
         } else {
             self.backoff = 0;
             self.exitstatus = Some(es);
@@ -687,11 +749,17 @@ impl Process {
                 AutoRestart::Never => false,
             };
             let pause = self.config.supervision.restartpause;
-            if restart && allow_start && !pause.is_zero() {
+            if restart && allow_start && !shut_down && !pause.is_zero() {
                 self.arm(pause, TimerKind::Restart, fx);
-            } else if restart && allow_start {
+            } else if restart && allow_start && !shut_down {
                 self.start(now, wall, fx);
             }
+        }
+        if let Some(pgid) = leftovers.filter(|&p| p != 0) {
+            // After a stop sent to the group, the group has had its stop signal.
+            let signal = (!(stopping && self.config.stopasgroup)).then_some(self.config.stopsignal);
+            let kill_after = Duration::from_secs(u64::try_from(self.config.stopwaitsecs).unwrap_or(0));
+            fx.push(Effect::Leftovers { pgid, signal, kill_after });
         }
     }
 
@@ -715,6 +783,7 @@ mod tests {
             capture_maxbytes: 0,
             events_enabled: false,
             syslog: false,
+            lines: None,
         };
         ProcessConfig {
             name: name.into(),
@@ -741,6 +810,7 @@ mod tests {
             environment: vec![],
             serverurl: None,
             supervision: Default::default(),
+            shutdown_on: ShutdownOn::Never,
         }
     }
 
@@ -754,6 +824,8 @@ mod tests {
         logs: Vec<String>,
         changes: Vec<(State, State)>,
         kills: Vec<(u32, i32, bool)>,
+        shutdowns: Vec<(i32, String)>,
+        leftovers: Vec<(u32, Option<i32>)>,
         spawn_ok: bool,
         probes: Vec<(ProbeWhat, u64)>,
         health: Vec<bool>,
@@ -771,6 +843,8 @@ mod tests {
                 logs: vec![],
                 changes: vec![],
                 kills: vec![],
+                shutdowns: vec![],
+                leftovers: vec![],
                 spawn_ok: true,
                 probes: vec![],
                 health: vec![],
@@ -798,6 +872,8 @@ mod tests {
                         Effect::Kill { pid, sig, group } => self.kills.push((pid, sig, group)),
                         Effect::Probe { what, generation } => self.probes.push((what, generation)),
                         Effect::Health { healthy, .. } => self.health.push(healthy),
+                        Effect::Shutdown { code, reason } => self.shutdowns.push((code, reason)),
+                        Effect::Leftovers { pgid, signal, .. } => self.leftovers.push((pgid, signal)),
                     }
                 }
                 fx = next;
@@ -1186,6 +1262,119 @@ mod tests {
         h.exit(ExitStatus::Signal { sig: 15, core: false });
         assert_eq!(h.p.state, State::Starting, "restarted after the stop");
         assert_eq!(h.p.pid, 102);
+    }
+
+    fn running(cfg: ProcessConfig) -> Harness {
+        let mut h = Harness::new(cfg);
+        h.start();
+        h.advance(Duration::from_secs(2));
+        assert_eq!(h.p.state, State::Running);
+        h
+    }
+
+    #[test]
+    fn shutdown_on_exit_and_unexpected_replace_the_restart() {
+        for (mode, status, fires) in [
+            (ShutdownOn::Exit, ExitStatus::Code(0), Some(0)),
+            (ShutdownOn::Exit, ExitStatus::Code(3), Some(3)),
+            (ShutdownOn::Unexpected, ExitStatus::Code(0), None),
+            (ShutdownOn::Unexpected, ExitStatus::Code(3), Some(3)),
+            (ShutdownOn::Unexpected, ExitStatus::Signal { sig: 9, core: false }, Some(137)),
+            (ShutdownOn::Fatal, ExitStatus::Code(3), None),
+            (ShutdownOn::Never, ExitStatus::Code(3), None),
+        ] {
+            let mut cfg = config("main");
+            cfg.autorestart = AutoRestart::Always;
+            cfg.shutdown_on = mode;
+            let mut h = running(cfg);
+            h.exit(status);
+            assert_eq!(h.shutdowns.first().map(|s| s.0), fires, "{mode:?} {status:?}");
+            let expect = if fires.is_some() { State::Exited } else { State::Starting };
+            assert_eq!(h.p.state, expect, "{mode:?} {status:?}: restarted or not");
+        }
+        let mut cfg = config("main");
+        cfg.shutdown_on = ShutdownOn::Unexpected;
+        let mut h = running(cfg);
+        h.exit(ExitStatus::Code(3));
+        assert_eq!(
+            h.shutdowns[0].1,
+            "shutting down: main exited with exit status 3 (shutdown_on=unexpected); supervisord will exit with status 3"
+        );
+    }
+
+    #[test]
+    fn a_quick_exit_with_shutdown_on_exit_shuts_down_without_a_retry() {
+        let mut cfg = config("main");
+        cfg.shutdown_on = ShutdownOn::Exit;
+        let mut h = Harness::new(cfg);
+        h.start();
+        h.exit(ExitStatus::Code(2));
+        assert_eq!(h.shutdowns.len(), 1);
+        assert_eq!(h.p.state, State::Backoff);
+        h.advance(Duration::from_secs(10));
+        assert_eq!(h.p.state, State::Backoff, "a retry was scheduled");
+    }
+
+    #[test]
+    fn a_requested_stop_never_triggers_shutdown_on() {
+        for mode in [ShutdownOn::Exit, ShutdownOn::Unexpected, ShutdownOn::Fatal] {
+            let mut cfg = config("main");
+            cfg.shutdown_on = mode;
+            let mut h = running(cfg);
+            let mut fx = vec![];
+            h.p.stop(&mut fx).unwrap();
+            h.run(fx);
+            h.exit(ExitStatus::Signal { sig: 15, core: false });
+            assert_eq!(h.p.state, State::Stopped);
+            assert!(h.shutdowns.is_empty(), "{mode:?}");
+        }
+    }
+
+    #[test]
+    fn shutdown_on_fatal_carries_the_last_exit_status() {
+        let mut cfg = config("main");
+        cfg.shutdown_on = ShutdownOn::Fatal;
+        cfg.startretries = 1;
+        let mut h = Harness::new(cfg);
+        h.start();
+        h.exit(ExitStatus::Code(5));
+        assert!(h.shutdowns.is_empty(), "BACKOFF is not FATAL");
+        h.fire_next();
+        h.exit(ExitStatus::Signal { sig: 9, core: false });
+        assert_eq!(h.p.state, State::Fatal);
+        assert_eq!(h.shutdowns.len(), 1);
+        assert_eq!(h.shutdowns[0].0, 137);
+        assert!(h.shutdowns[0].1.contains("main entered FATAL state (shutdown_on=fatal)"), "{}", h.shutdowns[0].1);
+
+        // A command that never started has no status: 1.
+        let mut cfg = config("missing");
+        cfg.shutdown_on = ShutdownOn::Fatal;
+        cfg.startretries = 0;
+        let mut h = Harness::new(cfg);
+        h.spawn_ok = false;
+        h.start();
+        assert_eq!(h.shutdowns.first().map(|s| s.0), Some(1));
+    }
+
+    #[test]
+    fn group_programs_report_their_leftovers() {
+        let mut cfg = config("wrapper");
+        cfg.stopasgroup = true;
+        cfg.killasgroup = true;
+        let mut h = running(cfg.clone());
+        h.exit(ExitStatus::Code(1));
+        assert_eq!(h.leftovers, vec![(101, Some(15))], "a crash: the group gets the stop signal");
+
+        let mut h = running(cfg);
+        let mut fx = vec![];
+        h.p.stop(&mut fx).unwrap();
+        h.run(fx);
+        h.exit(ExitStatus::Signal { sig: 15, core: false });
+        assert_eq!(h.leftovers, vec![(101, None)], "a group stop: the group had the signal already");
+
+        let mut h = running(config("plain"));
+        h.exit(ExitStatus::Code(1));
+        assert!(h.leftovers.is_empty());
     }
 
     #[test]

@@ -52,9 +52,9 @@ pub(crate) enum Timer {
         generation: u64,
     },
     ShutdownReport,
+    /// A connection's one deadline (request, idle or write); cancelled when re-armed.
     Conn {
         id: u64,
-        generation: u64,
     },
     Tail {
         id: u64,
@@ -63,6 +63,15 @@ pub(crate) enum Timer {
     /// Watch an HTTP listener again after accept ran out of fds.
     Accept(usize),
     ProbeTimeout(u64),
+    /// SIGKILL for what is left of a process group whose leader exited.
+    Leftovers(u32),
+    /// The next step of PID 1's sweep of its namespace at shutdown.
+    Sweep,
+    /// A console channel's partial line may have waited long enough.
+    HeldLine {
+        id: ProcId,
+        channel: Channel,
+    },
 }
 
 /// A process with its pipes and logs.
@@ -97,7 +106,8 @@ pub struct Group {
 
 /// What the loop ended with.
 pub enum Exit {
-    Shutdown,
+    /// With supervisord's exit status.
+    Shutdown(i32),
 }
 
 pub struct Supervisor {
@@ -132,6 +142,7 @@ pub struct Supervisor {
     /// Re-entrancy guard of `settle_dependencies` (apply runs inside it).
     settling: bool,
     resettle: bool,
+    pub(super) ending: super::shutdown::Ending,
 }
 
 pub fn wall_now() -> i64 {
@@ -183,6 +194,7 @@ impl Supervisor {
             deferred_stops: HashSet::new(),
             settling: false,
             resettle: false,
+            ending: Default::default(),
         })
     }
 
@@ -207,18 +219,17 @@ impl Supervisor {
         let is_pool = matches!(config.kind, crate::config::GroupKind::EventListenerPool(_));
         let sd = &self.cfg.supervisord;
         for pc in &config.processes {
-            let resolve = |ch: Channel, c: &crate::config::ChannelLogConfig| {
-                ChannelLog::resolve_path(c, &sd.childlogdir, &pc.name, ch, &sd.identifier)
+            // An AUTO file that cannot be made now is tried again at each spawn, which
+            // fails (BACKOFF, then FATAL) while it cannot: output is never dropped.
+            let mut resolve = |ch: Channel, c: &crate::config::ChannelLogConfig| {
+                ChannelLog::resolve_path(c, &sd.childlogdir, &pc.name, ch, &sd.identifier).unwrap_or_else(|e| {
+                    let why = super::output::auto_log_error(&e, ch, &sd.childlogdir);
+                    self.log.error(&format!("'{}': {why}", pc.name));
+                    None
+                })
             };
             let stdout_path = resolve(Channel::Stdout, &pc.stdout);
             let stderr_path = resolve(Channel::Stderr, &pc.stderr);
-            let (stdout_path, stderr_path) = match (stdout_path, stderr_path) {
-                (Ok(a), Ok(b)) => (a, b),
-                (Err(e), _) | (_, Err(e)) => {
-                    self.log.error(&format!("could not create the AUTO log of {}: {e}", pc.name));
-                    (None, None)
-                }
-            };
             let id = self.next_id;
             self.next_id += 1;
             let any_syslog = pc.stdout.syslog || pc.stderr.syslog;
@@ -226,8 +237,8 @@ impl Supervisor {
                 id,
                 Box::new(Managed {
                     proc: Process::new(pc.clone()),
-                    stdout: ChannelLog::new(&pc.stdout, stdout_path),
-                    stderr: ChannelLog::new(&pc.stderr, stderr_path),
+                    stdout: ChannelLog::new(&pc.stdout, stdout_path, &pc.name, &pc.group, Channel::Stdout),
+                    stderr: ChannelLog::new(&pc.stderr, stderr_path, &pc.name, &pc.group, Channel::Stderr),
                     stdin: None,
                     stdin_buf: Vec::new(),
                     stdin_key: None,
@@ -381,6 +392,8 @@ impl Supervisor {
                     }
                     Effect::Probe { what, generation } => self.start_probe(id, what, generation),
                     Effect::Health { healthy, detail } => self.notify_health(id, healthy, &detail),
+                    Effect::Shutdown { code, reason } => self.shutdown_on(code, &reason),
+                    Effect::Leftovers { pgid, signal, kill_after } => self.stop_leftovers(pgid, signal, kill_after),
                 }
             }
             fx = next;
@@ -425,10 +438,15 @@ impl Supervisor {
         let Some(m) = self.procs.get_mut(&id) else {
             return;
         };
-        let opened = m.stdout.open().and_then(|()| m.stderr.open());
-        if let Err(e) = opened {
-            let code = sys::errno_name(e.raw_os_error().unwrap_or(0));
-            let msg = format!("unknown error making dispatchers for '{}': {code}", m.proc.config.name);
+        let sd = &self.cfg.supervisord;
+        let pc = &m.proc.config;
+        let opened =
+            m.stdout.open_for_spawn(&pc.stdout, Channel::Stdout, &pc.name, &sd.childlogdir, &sd.identifier).and_then(
+                |()| m.stderr.open_for_spawn(&pc.stderr, Channel::Stderr, &pc.name, &sd.childlogdir, &sd.identifier),
+            );
+        if let Err(why) = opened {
+            // The reference's words first (people grep for them), then which file and why.
+            let msg = format!("unknown error making dispatchers for '{}': {why}", m.proc.config.name);
             m.stdout.close();
             m.stderr.close();
             m.proc.spawn_failed(msg, allow, fx);
@@ -548,6 +566,7 @@ impl Supervisor {
             self.apply(id, fx);
             self.release_fcgi_socket(id);
         }
+        self.prune_lingering();
     }
 
     fn handle_signals(&mut self) {
@@ -575,6 +594,7 @@ impl Supervisor {
     fn handle_signal(&mut self, sig: i32) {
         let name = super::process::signame(sig);
         match sig {
+            libc::SIGTERM | libc::SIGINT | libc::SIGQUIT if self.mood == Mood::Shutdown => self.force_shutdown(sig),
             libc::SIGTERM | libc::SIGINT | libc::SIGQUIT => {
                 self.log.warn(&format!("received {name} indicating exit request"));
                 self.begin_stop(Mood::Shutdown);
@@ -639,6 +659,11 @@ impl Supervisor {
                 Err(e)
             }
         }
+    }
+
+    /// A shutdown overrides a reload that was under way.
+    pub(super) fn drop_pending_reload(&mut self) {
+        self.pending = None;
     }
 
     /// Starts the ordered stop of every group (shutdown or reload).
@@ -713,11 +738,14 @@ impl Supervisor {
                 }
                 self.apply(id, fx);
             }
-            Timer::Conn { id, generation } => crate::rpc::server::on_deadline(self, id, generation),
+            Timer::Conn { id } => crate::rpc::server::on_deadline(self, id),
             Timer::Tail { id } => crate::rpc::server::on_tail_timer(self, id),
             Timer::Tick(period) => self.on_tick(period),
             Timer::Accept(idx) => crate::rpc::server::resume_accept(self, idx),
             Timer::ProbeTimeout(id) => self.on_probe_timeout(id),
+            Timer::Leftovers(pgid) => self.on_leftovers_timer(pgid),
+            Timer::Sweep => self.on_sweep_timer(),
+            Timer::HeldLine { id, channel } => self.on_held_line(id, channel),
             Timer::ShutdownReport => {
                 if self.mood == Mood::Running {
                     return;
@@ -780,11 +808,18 @@ impl Supervisor {
     /// The loop. Returns when a shutdown has stopped every process.
     pub fn run(&mut self) -> std::io::Result<Exit> {
         loop {
+            if let Some(code) = self.forced_exit() {
+                crate::rpc::server::cleanup(self);
+                return Ok(Exit::Shutdown(code));
+            }
             if self.mood != Mood::Running && self.advance_stop() {
                 match self.mood {
                     Mood::Shutdown => {
-                        crate::rpc::server::cleanup(self);
-                        return Ok(Exit::Shutdown);
+                        // Until it is finished, reaping and the sweep's timers move it on.
+                        if self.shutdown_finished() {
+                            crate::rpc::server::cleanup(self);
+                            return Ok(Exit::Shutdown(self.exit_code()));
+                        }
                     }
                     _ => {
                         self.finish_reload();
