@@ -316,6 +316,9 @@ pub struct ChildSpec {
     pub msg_setuid: Vec<u8>,
     pub msg_chdir: Vec<u8>,
     pub msg_exec: Vec<u8>,
+    /// One more descriptor for the child: (parent's fd, number in the child), for a
+    /// notification fd. The number is 3 or more.
+    pub extra_fd: Option<(RawFd, RawFd)>,
 }
 
 /// The name of an errno value, as the reference's messages print it (`ENOENT`).
@@ -370,9 +373,31 @@ fn child_exec(spec: &ChildSpec) -> ! {
         libc::dup2(spec.stdin, 0);
         libc::dup2(spec.stdout, 1);
         libc::dup2(spec.stderr, 2);
-        if libc::syscall(libc::SYS_close_range, 3u32, u32::MAX, 0u32) != 0 {
-            for fd in 3..4096 {
-                libc::close(fd);
+        // Everything from 3 up closes, except the extra fd at its number (dup2 onto
+        // itself would keep CLOEXEC, hence the flag is cleared explicitly).
+        let keep = match spec.extra_fd {
+            Some((from, to)) if to >= 3 => {
+                if from == to {
+                    libc::fcntl(to, libc::F_SETFD, 0);
+                } else {
+                    libc::dup2(from, to);
+                }
+                Some(to as u32)
+            }
+            _ => None,
+        };
+        let ranges: [(u32, u32); 2] = match keep {
+            Some(k) => [(3, k.saturating_sub(1)), (k + 1, u32::MAX)],
+            None => [(3, u32::MAX), (1, 0)],
+        };
+        for (lo, hi) in ranges {
+            if lo > hi {
+                continue;
+            }
+            if libc::syscall(libc::SYS_close_range, lo, hi, 0u32) != 0 {
+                for fd in lo..=hi.min(4095) {
+                    libc::close(fd as i32);
+                }
             }
         }
         // A clean start: no inherited ignores or blocked signals. The raw syscall,

@@ -200,6 +200,8 @@ pub struct ProcessConfig {
     pub environment: Vec<(String, String)>,
     /// The program's own serverurl; None means AUTO.
     pub serverurl: Option<String>,
+    /// Dependencies, readiness, health checks and restart pacing (opt-in keys).
+    pub supervision: super::supervision::Supervision,
     /// Our addition; always Never for event listeners.
     pub shutdown_on: ShutdownOn,
 }

@@ -38,6 +38,9 @@ pub const EVENT_TYPES: &[&str] = &[
     "PROCESS_GROUP",
     "PROCESS_GROUP_ADDED",
     "PROCESS_GROUP_REMOVED",
+    "PROCESS_HEALTH",
+    "PROCESS_HEALTH_UNHEALTHY",
+    "PROCESS_HEALTH_HEALTHY",
 ];
 
 const DEFAULT_RESULT_HANDLER: &str = "supervisor.dispatchers:default_handler";
@@ -112,6 +115,7 @@ pub(crate) fn groups(r: &Reader, warnings: &mut Vec<String>) -> Result<Vec<Group
     }
 
     groups.sort_by(|a, b| (a.priority, &a.name).cmp(&(b.priority, &b.name)));
+    super::depends::check(r, &groups)?;
     Ok(groups)
 }
 
@@ -326,7 +330,10 @@ fn section_settings(r: &Reader, section: &str, common: &Names) -> Result<Section
         autostart: r.typed(section, "autostart", "true", c, v::boolean)?,
         autorestart: r.typed(section, "autorestart", "unexpected", c, v::auto_restart)?,
         startsecs: r.typed(section, "startsecs", "1", c, v::integer)?,
-        startretries: r.typed(section, "startretries", "3", c, v::integer)?,
+        startretries: r.typed(section, "startretries", "3", c, |t| match t.trim() {
+            "unlimited" => Ok(super::supervision::UNLIMITED_RETRIES),
+            _ => v::integer(t),
+        })?,
         stopsignal: r.typed(section, "stopsignal", "TERM", c, v::signal_number)?,
         stopwaitsecs: r.typed(section, "stopwaitsecs", "10", c, v::integer)?,
         stopasgroup,
@@ -370,6 +377,7 @@ fn processes_from_section(
     common.set_str("group_name", group);
 
     let s = section_settings(r, section, &common)?;
+    let supervision = super::supervision::read(r, section, &common)?;
     let capture = |key: &str| r.typed(section, key, "0", &common, v::byte_size);
     let stdout_capture = capture("stdout_capture_maxbytes")?;
     let stderr_capture = capture("stderr_capture_maxbytes")?;
@@ -444,6 +452,7 @@ fn processes_from_section(
             redirect_stderr: s.redirect_stderr,
             environment: env.pairs,
             serverurl: s.serverurl.clone(),
+            supervision: supervision.clone(),
             shutdown_on: s.shutdown_on,
         }));
     }

@@ -25,6 +25,9 @@ pub enum Kind {
     Tick(u64),
     GroupAdded,
     GroupRemoved,
+    /// Our addition: a health check verdict changed. Only listeners that name
+    /// PROCESS_HEALTH or one of its types get it (not those of EVENT).
+    Health(bool),
 }
 
 impl Kind {
@@ -52,6 +55,8 @@ impl Kind {
             Kind::Tick(_) => "TICK_3600",
             Kind::GroupAdded => "PROCESS_GROUP_ADDED",
             Kind::GroupRemoved => "PROCESS_GROUP_REMOVED",
+            Kind::Health(false) => "PROCESS_HEALTH_UNHEALTHY",
+            Kind::Health(true) => "PROCESS_HEALTH_HEALTHY",
         }
     }
 
@@ -64,12 +69,17 @@ impl Kind {
             Kind::SupervisorRunning | Kind::SupervisorStopping => "SUPERVISOR_STATE_CHANGE",
             Kind::Tick(_) => "TICK",
             Kind::GroupAdded | Kind::GroupRemoved => "PROCESS_GROUP",
+            Kind::Health(_) => "PROCESS_HEALTH",
             Kind::RemoteCommunication => return None,
         })
     }
 
     /// Whether a subscription to `name` (concrete or abstract) covers this kind.
     pub fn matches(self, name: &str) -> bool {
+        if matches!(self, Kind::Health(_)) {
+            // A Python listener subscribed to EVENT knows only the reference's types.
+            return name == self.name() || self.parent() == Some(name);
+        }
         name == "EVENT" || name == self.name() || self.parent() == Some(name)
     }
 }
