@@ -14,6 +14,7 @@ mod options;
 mod output;
 mod process;
 mod reactor;
+pub mod sdnotify;
 mod spawn;
 mod supervisor;
 mod syslog;
@@ -147,6 +148,7 @@ fn run(progname: &str, path: &Path, args: options::Args, cfg: ServerConfig) -> i
     sup.log.info(&format!("supervisord started with pid {}", std::process::id()));
     sup.notify(events::Kind::SupervisorRunning, Vec::new());
     sup.autostart();
+    sup.sd_notify(sdnotify::Notifier::ready);
     crate::sys::release_free_memory();
     let code = match sup.run() {
         Ok(supervisor::Exit::Shutdown) => 0,
