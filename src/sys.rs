@@ -549,3 +549,14 @@ pub fn release_free_memory() {
         libc::malloc_trim(0);
     }
 }
+
+/// CLOCK_MONOTONIC in microseconds, the clock systemd's notify protocol speaks.
+pub fn monotonic_usec() -> u64 {
+    let mut t = libc::timespec { tv_sec: 0, tv_nsec: 0 };
+    // SAFETY: clock_gettime writes one timespec into the valid, exclusively borrowed `t`.
+    let rc = unsafe { libc::clock_gettime(libc::CLOCK_MONOTONIC, &mut t) };
+    if rc != 0 {
+        return 0;
+    }
+    t.tv_sec as u64 * 1_000_000 + t.tv_nsec as u64 / 1000
+}

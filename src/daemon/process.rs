@@ -329,13 +329,18 @@ impl Process {
         self.last_probe_failure = None;
         self.notify_status = None;
         self.health = None;
-        self.last_exit = None;
+        let prior_exit = self.last_exit.take();
         self.exitstatus = None;
         if let Some(why) = self.start_limit_hit(now) {
             self.spawnerr = Some(why.clone());
             self.backoff = 0;
             self.change(State::Fatal, true, fx);
             self.log(LogLevel::Info, format!("gave up: {} entered FATAL state, {why}", self.config.name), fx);
+            // The start limit's FATAL ends the container like any other FATAL.
+            if self.config.shutdown_on != ShutdownOn::Never {
+                let code = prior_exit.map_or(1, ExitStatus::shell_code);
+                self.shut_down(code, "entered FATAL state".into(), fx);
+            }
             self.arm_cooldown(fx);
             return;
         }
@@ -711,7 +716,7 @@ impl Process {
             self.exitstatus = None;
             self.spawnerr = Some(why);
             self.log(LogLevel::Warn, format!("exited: {name} ({how}; not expected)"), fx);
-            self.enter_backoff(allow_start && !shut_down, fx);
+            self.enter_backoff(allow_start && !shut_down, !shut_down, fx);
         } else if (too_quickly || has_ready) && self.state == State::Starting {
             self.pid = 0;
             self.exitstatus = None;
