@@ -337,6 +337,7 @@ impl Process {
             self.change(State::Fatal, true, fx);
             self.log(LogLevel::Info, format!("gave up: {} entered FATAL state, {why}", self.config.name), fx);
             self.arm_cooldown(fx);
+            // The start limit's FATAL ends the container like any other FATAL.
             self.fatal_shutdown(previous_exit, fx);
             return;
         }

@@ -143,6 +143,8 @@ pub struct Supervisor {
     settling: bool,
     resettle: bool,
     pub(super) ending: super::shutdown::Ending,
+    /// The service manager that wants readiness notifications, if any.
+    sd_notify: Option<super::sdnotify::Notifier>,
 }
 
 pub fn wall_now() -> i64 {
@@ -154,7 +156,7 @@ const READ_CHUNK: usize = 128 * 1024;
 impl Supervisor {
     pub fn new(
         cfg: ServerConfig,
-        log: MainLog,
+        mut log: MainLog,
         reload_config: Box<dyn Fn() -> Result<ServerConfig, String>>,
     ) -> std::io::Result<Supervisor> {
         let signals = sys::install_signal_pipe(&[
@@ -168,8 +170,14 @@ impl Supervisor {
         ])?;
         let mut reactor = Reactor::new()?;
         reactor.add(&signals, Source::Signals, false)?;
-        let base_env =
-            std::env::vars_os().filter_map(|(k, v)| Some((k.into_string().ok()?, v.into_string().ok()?))).collect();
+        let base_env = std::env::vars_os()
+            .filter_map(|(k, v)| Some((k.into_string().ok()?, v.into_string().ok()?)))
+            .filter(|(k, _)| k != super::sdnotify::ENV)
+            .collect();
+        let sd_notify = super::sdnotify::Notifier::from_env().unwrap_or_else(|e| {
+            log.warn(&e);
+            None
+        });
         Ok(Supervisor {
             cfg,
             log,
@@ -195,7 +203,15 @@ impl Supervisor {
             settling: false,
             resettle: false,
             ending: Default::default(),
+            sd_notify,
         })
+    }
+
+    /// Tells the service manager (if one listens) about a change of the daemon's state.
+    pub(super) fn sd_notify(&mut self, message: fn(&super::sdnotify::Notifier) -> std::io::Result<()>) {
+        if let Some(Err(e)) = self.sd_notify.as_ref().map(message) {
+            self.log.warn(&format!("could not notify the service manager through ${}: {e}", super::sdnotify::ENV));
+        }
     }
 
     fn allow_start(&self) -> bool {
@@ -649,6 +665,7 @@ impl Supervisor {
         match (self.reload_config)() {
             Ok(new) => {
                 self.pending = Some(new);
+                self.sd_notify(super::sdnotify::Notifier::reloading);
                 self.begin_stop(Mood::Restarting);
                 Ok(())
             }
@@ -671,6 +688,9 @@ impl Supervisor {
         }
         let first = self.mood == Mood::Running;
         self.mood = mood;
+        if mood == Mood::Shutdown {
+            self.sd_notify(super::sdnotify::Notifier::stopping);
+        }
         if first {
             self.notify(Kind::SupervisorStopping, Vec::new());
             self.stop_queue = self.groups.iter().map(|g| g.config.name.clone()).collect();
@@ -800,6 +820,7 @@ impl Supervisor {
         self.notify(Kind::SupervisorRunning, Vec::new());
         log::info!("supervisord started with pid {}", std::process::id());
         self.autostart();
+        self.sd_notify(super::sdnotify::Notifier::ready);
         crate::sys::release_free_memory();
     }
 
