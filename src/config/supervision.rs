@@ -135,6 +135,19 @@ impl Default for Supervision {
     }
 }
 
+thread_local! {
+    static DEFAULTS: std::rc::Rc<Supervision> = std::rc::Rc::new(Supervision::default());
+}
+
+/// `s` to put in a ProcessConfig: the one shared copy when it is the defaults.
+pub fn shared(s: Supervision) -> std::rc::Rc<Supervision> {
+    if s == Supervision::default() {
+        DEFAULTS.with(std::rc::Rc::clone)
+    } else {
+        std::rc::Rc::new(s)
+    }
+}
+
 /// The keys this module reads (for the unknown-key check).
 pub const KEYS: &[&str] = &[
     "depends_on",
