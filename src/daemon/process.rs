@@ -1255,7 +1255,8 @@ mod tests {
     #[test]
     fn readiness_probe_gates_running_and_its_timeout_is_a_failed_start() {
         let mut cfg = config("db");
-        std::rc::Rc::make_mut(&mut cfg.supervision).ready = Some(crate::config::supervision::Probe::Exec("true".into()));
+        std::rc::Rc::make_mut(&mut cfg.supervision).ready =
+            Some(crate::config::supervision::Probe::Exec("true".into()));
         std::rc::Rc::make_mut(&mut cfg.supervision).ready_timeout = Duration::from_secs(5);
         let mut h = Harness::new(cfg);
         h.start();
