@@ -53,6 +53,11 @@ pub fn read_with_includes(path: &Path) -> Result<(Ini, Vec<String>, Vec<String>)
         .map_err(|m| ConfigError::new(m).in_file(&entry.file, Some(entry.line)).at("include", Some("files")))?;
     for pattern in files.split_whitespace() {
         let pattern = Path::new(&here).join(pattern).to_string_lossy().into_owned();
+        if super::glob::refuses_nul(&pattern) {
+            // Python's glob refuses it before looking at the file system.
+            let e = ConfigError::new("embedded null byte".into());
+            return Err(e.in_file(&entry.file, Some(entry.line)).at("include", Some("files")));
+        }
         let mut found = super::glob::glob(&pattern);
         if found.is_empty() {
             warnings.push(format!(

@@ -112,10 +112,12 @@ pub fn list_of_exitcodes(s: &str) -> Result<Vec<i32>> {
     Ok(out)
 }
 
+/// `int(s, 8)`: any integer is accepted, as the reference does; it becomes a mode the
+/// way a C int does (-1 is all bits set, which umask()/chmod() mask to their range).
 pub fn octal(s: &str) -> Result<u32> {
     match py_int_clamped(s, 8) {
-        Some(n) if (0..=u32::MAX as i64).contains(&n) => Ok(n as u32),
-        _ => Err(format!("{s} can not be converted to an octal type")),
+        Some(n) => Ok(n as u32),
+        None => Err(format!("{s} can not be converted to an octal type")),
     }
 }
 
@@ -320,12 +322,16 @@ pub fn process_or_group_name(s: &str) -> Result<String> {
     Ok(t.to_string())
 }
 
+/// Python's pwd/grp lookups refuse a name holding a NUL before looking it up.
+const EMBEDDED_NUL: &str = "embedded null byte";
+
 pub fn name_to_uid(s: &str) -> Result<u32> {
     match py_int_clamped(s, 10) {
         Some(n) => match u32::try_from(n).ok().filter(|&uid| sys::user_by_uid(uid).is_some()) {
             Some(uid) => Ok(uid),
             None => Err(format!("Invalid user id {s}")),
         },
+        None if s.contains('\0') => Err(EMBEDDED_NUL.into()),
         None => sys::user_by_name(s).map(|u| u.uid).ok_or_else(|| format!("Invalid user name {s}")),
     }
 }
@@ -336,6 +342,7 @@ pub fn name_to_gid(s: &str) -> Result<u32> {
             Some(gid) => Ok(gid),
             None => Err(format!("Invalid group id {s}")),
         },
+        None if s.contains('\0') => Err(EMBEDDED_NUL.into()),
         None => sys::group_by_name(s).ok_or_else(|| format!("Invalid group name {s}")),
     }
 }
@@ -488,6 +495,7 @@ mod tests {
         assert_eq!(octal("0700"), Ok(0o700));
         assert_eq!(octal("777"), Ok(0o777));
         assert_eq!(octal("9"), Err("9 can not be converted to an octal type".into()));
+        assert_eq!(octal("-1"), Ok(u32::MAX), "int('-1', 8) is accepted");
     }
 
     #[test]
