@@ -41,10 +41,21 @@ const DELIBERATE: &[(&str, Explains, &str)] = &[
          numprocs_start at the clamp leaves no room for processes)",
     ),
     (
+        "environment= values taken whole",
+        |_, o, _| o.stderr.contains("Supervisor 4.3.0 would read"),
+        "an unquoted environment= value is taken whole up to the next comma (the reference \
+         keeps only its first shell word and drops the rest silently); we warn naming \
+         file:line, as ok_env_dollar.conf and friends in the corpus",
+    ),
+    (
         "Python plugin factories",
-        |_, o, r| o.code == 0 && o.stderr.contains("is a Python plugin") && r.stderr.contains("cannot be resolved"),
+        |_, o, r| {
+            r.stderr.contains("cannot be resolved within [rpcinterface:")
+                && (o.code == 2 || o.stderr.contains("is a Python plugin"))
+        },
         "no Python code can be loaded: a [rpcinterface:x] factory other than the stock one is \
-         accepted with a warning (the reference refuses one it cannot import); as \
+         accepted with a warning (the reference refuses one it cannot import, before it reads \
+         the sections that come after, so a later error there is ours alone); as \
          bad_rpcinterface_unresolvable.conf in the corpus",
     ),
     (
@@ -133,6 +144,9 @@ const BAD_INTS: &[&str] = &[
     "abc",
     "1 2",
     "10 ;x",
+    "١٢",
+    "-１_２",
+    "٪",
 ];
 
 const UNKNOWN_KEYS: &[&str] = &["frobnicate=1", "autorestrat=true", "startsec=5", "command2=/bin/false", "x ="];
