@@ -6,6 +6,7 @@
 //! files) and keeps each raw line; every dialect rule is applied here to that raw text,
 //! because the tokenizer knows no `:` delimiter, inline comment or continuation.
 
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::rc::Rc;
 
@@ -40,11 +41,17 @@ impl Section {
 pub struct Ini {
     pub sections: Vec<Section>,
     pub defaults: Vec<Entry>,
+    /// Sections defined twice (merged, the later value of a key winning, as
+    /// configparser with strict=False does), one line each naming both places.
+    pub warnings: Vec<String>,
+    /// Section name -> index in `sections`: every typed read looks a section up, and a
+    /// scan would make loading n programs cost n^2.
+    index: HashMap<String, usize>,
 }
 
 impl Ini {
     pub fn section(&self, name: &str) -> Option<&Section> {
-        self.sections.iter().find(|s| s.name == name)
+        self.index.get(name).map(|&i| &self.sections[i])
     }
 
     pub fn has_section(&self, name: &str) -> bool {
@@ -161,9 +168,20 @@ impl Ini {
                 if header == "DEFAULT" {
                     cursect = Some(None);
                 } else {
-                    let idx = match self.sections.iter().position(|s| s.name == header) {
-                        Some(i) => i,
+                    let idx = match self.index.get(header) {
+                        Some(&i) => {
+                            let first = &self.sections[i];
+                            self.warnings.push(format!(
+                                "{}:{lineno}: [{header}] is defined again (first at {}:{}); the two are merged, \
+                                 a key set in both takes the later value",
+                                path.display(),
+                                first.file.display(),
+                                first.line
+                            ));
+                            i
+                        }
                         None => {
+                            self.index.insert(header.to_string(), self.sections.len());
                             self.sections.push(Section {
                                 name: header.to_string(),
                                 file: file.clone(),
@@ -448,12 +466,18 @@ mod tests {
     }
 
     #[test]
-    fn duplicates_last_wins_and_sections_reopen() {
+    fn duplicates_last_wins_and_sections_reopen_with_a_warning_naming_both_lines() {
         let ini = parse("[a]\nx=1\nx=2\n[b]\n[a]\ny=3\n").unwrap();
         assert_eq!(val(&ini, "a", "x").as_deref(), Some("2"));
         assert_eq!(val(&ini, "a", "y").as_deref(), Some("3"));
         assert_eq!(ini.sections.len(), 2);
         assert_eq!(ini.section("a").unwrap().entry("x").unwrap().line, 3);
+        assert_eq!(ini.warnings.len(), 1, "{:?}", ini.warnings);
+        assert_eq!(
+            ini.warnings[0],
+            "/t/x.conf:5: [a] is defined again (first at /t/x.conf:1); the two are merged, a key set in both \
+             takes the later value"
+        );
     }
 
     #[test]

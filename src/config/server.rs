@@ -32,6 +32,7 @@ pub fn read_with_includes(path: &Path) -> Result<(Ini, Vec<String>, Vec<String>)
     let here = dir_of(&main_abs);
     let (mut warnings, mut infos) = (Vec::new(), Vec::new());
     if !ini.has_section("include") {
+        warnings.append(&mut ini.warnings);
         return Ok((ini, warnings, infos));
     }
     ini.replace_here(&here);
@@ -77,6 +78,7 @@ pub fn read_with_includes(path: &Path) -> Result<(Ini, Vec<String>, Vec<String>)
             }
         }
     }
+    warnings.splice(0..0, std::mem::take(&mut ini.warnings));
     Ok((ini, warnings, infos))
 }
 
@@ -152,6 +154,7 @@ fn supervisord_section(r: &mut Reader, warnings: &mut Vec<String>) -> Result<Sup
     let childlogdir = r.typed(s, "childlogdir", &tmp, &none, v::existing_directory)?;
     let nocleanup = r.typed(s, "nocleanup", "false", &none, v::boolean)?;
     let strip_ansi = r.typed(s, "strip_ansi", "false", &none, v::boolean)?;
+    let log_json = r.typed(s, "log_format", "text", &none, v::log_format)?;
     // The reference expands this value twice; the second pass is what makes a `%%`
     // fail there, and keeping it keeps the accepted set identical.
     let once = r.get_or(s, "environment", "", &none)?;
@@ -186,6 +189,7 @@ fn supervisord_section(r: &mut Reader, warnings: &mut Vec<String>) -> Result<Sup
         strip_ansi,
         environment: env.pairs,
         identifier,
+        log_json,
     })
 }
 

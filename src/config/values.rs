@@ -235,6 +235,41 @@ pub fn auto_restart(s: &str) -> Result<AutoRestart> {
     }
 }
 
+/// `shutdown_on=` (our addition): which ends of a program shut the whole daemon down.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ShutdownOn {
+    Never,
+    /// Any exit the daemon did not ask for.
+    Exit,
+    /// An exit whose status is not in exitcodes, or a death by signal.
+    Unexpected,
+    /// Entering FATAL (too many failed starts).
+    Fatal,
+}
+
+impl ShutdownOn {
+    pub fn name(self) -> &'static str {
+        match self {
+            ShutdownOn::Never => "never",
+            ShutdownOn::Exit => "exit",
+            ShutdownOn::Unexpected => "unexpected",
+            ShutdownOn::Fatal => "fatal",
+        }
+    }
+}
+
+pub fn shutdown_on(s: &str) -> Result<ShutdownOn> {
+    match s.trim().to_lowercase().as_str() {
+        "never" => Ok(ShutdownOn::Never),
+        "exit" => Ok(ShutdownOn::Exit),
+        "unexpected" => Ok(ShutdownOn::Unexpected),
+        "fatal" => Ok(ShutdownOn::Fatal),
+        _ => {
+            Err(format!("invalid 'shutdown_on' value {}: expected never, exit, unexpected or fatal", py_repr(s.trim())))
+        }
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum LogLevel {
     Blather = 3,
@@ -332,6 +367,15 @@ pub fn logfile_name(s: &str) -> Result<LogTarget> {
         "auto" => Ok(LogTarget::Auto),
         "syslog" => Ok(LogTarget::Syslog),
         _ => existing_dirpath(s).map(LogTarget::File),
+    }
+}
+
+/// `log_format`: true for json, false for text (our addition).
+pub fn log_format(s: &str) -> Result<bool> {
+    match s.trim().to_lowercase().as_str() {
+        "text" => Ok(false),
+        "json" => Ok(true),
+        _ => Err(format!("log_format must be 'text' or 'json', not {}", py_repr(s))),
     }
 }
 
@@ -538,6 +582,16 @@ mod tests {
         assert_eq!(auto_restart("TRUE"), Ok(AutoRestart::Always));
         assert_eq!(auto_restart("off"), Ok(AutoRestart::Never));
         assert_eq!(auto_restart("Sometimes"), Err("invalid 'autorestart' value 'sometimes'".into()));
+    }
+
+    #[test]
+    fn shutdown_on_values() {
+        assert_eq!(shutdown_on("Fatal"), Ok(ShutdownOn::Fatal));
+        assert_eq!(shutdown_on(" exit "), Ok(ShutdownOn::Exit));
+        assert_eq!(
+            shutdown_on("always"),
+            Err("invalid 'shutdown_on' value 'always': expected never, exit, unexpected or fatal".into())
+        );
     }
 
     #[test]
