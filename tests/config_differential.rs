@@ -31,6 +31,10 @@ const DELIBERATE: &[(&str, &str)] = &[
         "a third-party [rpcinterface:x] factory cannot be imported by either; the reference refuses to start, we start with a warning that its methods are missing (the supervisor namespace is always served).",
     ),
     (
+        "bad_eventlistener_result_handler_supervisor_stdout.conf",
+        "supervisor-stdout's result_handler is built in here (no Python code can be loaded); the reference's venv in this test does not have the plugin, so it cannot import it. With supervisor-stdout installed the reference accepts the file too.",
+    ),
+    (
         "ok_ini_inline_comment_truncation.conf",
         "--check splits every command as the spawn will: this one cannot be split (No closing quotation) and would fail at every start, so --check rejects it naming file:line; the daemon itself accepts the file as the reference does.",
     ),
