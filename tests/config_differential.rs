@@ -30,6 +30,10 @@ const DELIBERATE: &[(&str, &str)] = &[
         "bad_rpcinterface_unresolvable.conf",
         "a third-party [rpcinterface:x] factory cannot be imported by either; the reference refuses to start, we start with a warning that its methods are missing (the supervisor namespace is always served).",
     ),
+    (
+        "ok_ini_inline_comment_truncation.conf",
+        "both parse the command as cut at ' ;' (bash -c 'echo foo), which a spawn cannot split; a start accepts the file and the program goes FATAL, but --check also splits each command as the spawn will and reports No closing quotation (exit 2).",
+    ),
 ];
 
 /// Rejections whose message we word differently on purpose.
