@@ -17,6 +17,7 @@ use super::http::{self, Parsed, Request};
 use super::tail::Tail;
 use super::xmlrpc;
 use crate::config::{HttpServerConfig, Listen};
+use crate::daemon::{crit, log_at};
 use crate::daemon::{Source, Supervisor, Timer, TimerId};
 
 /// A request (headers and body) must arrive within this time of the connection, or of
@@ -88,6 +89,8 @@ pub enum ConnState {
         pending: Pending,
         version: u8,
         keep_alive: bool,
+        /// A web UI action, which answers with a page rather than XML.
+        web: Option<Box<super::web::Finish>>,
     },
     Tailing(Tail),
     /// The response is queued; close once it is written.
@@ -120,6 +123,7 @@ pub struct Http {
     pub listeners: Vec<Listener>,
     pub conns: HashMap<u64, Conn>,
     next_id: u64,
+    pub web: super::web::WebState,
 }
 
 /// Why the servers could not be opened, in the reference's words where it has them;
@@ -266,7 +270,7 @@ pub fn register(sup: &mut Supervisor) {
         };
         match sup.reactor.add(&fd, Source::Listener(i), false) {
             Ok(key) => sup.http.listeners[i].key = Some(key),
-            Err(e) => sup.log.error(&format!("cannot watch an HTTP server socket: {e}")),
+            Err(e) => log::error!("cannot watch an HTTP server socket: {e}"),
         }
     }
 }
@@ -296,11 +300,11 @@ pub fn reopen(sup: &mut Supervisor) {
                 for (critical, note) in notes {
                     let level =
                         if critical { crate::config::LogLevel::Critical } else { crate::config::LogLevel::Info };
-                    sup.log.log(level, &note);
+                    log_at!(level, "{note}");
                 }
                 sup.http.listeners.append(&mut listeners);
             }
-            Err(msg) => sup.log.critical(&format!("[{}]: {msg}", c.section)),
+            Err(msg) => crit!("[{}]: {msg}", c.section),
         }
     }
     register(sup);
@@ -333,7 +337,7 @@ pub fn on_listener(sup: &mut Supervisor, idx: usize) {
                 // Out of fds (or similar): the pending connection stays pending, so
                 // watching the socket would wake the loop again at once. Stop watching
                 // it for a while and say so once.
-                sup.log.warn(&format!("cannot accept a connection: {e}; retrying in 1 second"));
+                log::warn!("cannot accept a connection: {e}; retrying in 1 second");
                 if let Some(key) = sup.http.listeners.get(idx).and_then(|l| l.key) {
                     let _ = sup.reactor.set_interest(key, false, false);
                     sup.reactor.schedule_in(Duration::from_secs(1), Timer::Accept(idx));
@@ -394,7 +398,7 @@ fn admit(sup: &mut Supervisor, idx: usize) -> bool {
     });
     let report = l.budget.report(&l.describe(), Instant::now());
     if let Some(line) = report {
-        sup.log.warn(&line);
+        log::warn!("{line}");
     }
     match verdict {
         Admit::Yes => true,
@@ -528,7 +532,7 @@ fn process_input(sup: &mut Supervisor, id: u64) {
             Parsed::Bad(status) => {
                 c.inbuf.clear();
                 c.state = ConnState::Closing;
-                sup.log.debug(&format!("bad HTTP request: {status}"));
+                log::debug!("bad HTTP request: {status}");
                 queue(sup, id, http::error(status, 1, &[]));
                 return;
             }
@@ -645,12 +649,11 @@ fn handle(sup: &mut Supervisor, id: u64, req: Request) {
     if path.starts_with("/logtail/") || path == "/mainlogtail" {
         return start_tail(sup, id, &req);
     }
-    let response = match path.as_str() {
-        "/ok.html" => http::response(200, &[("Content-Type", "text/plain")], b"OK", keep_alive, version),
-        "/" | "/index.html" | "/tail.html" => super::web::page(sup, &req),
-        _ => {
-            set_state(sup, id, ConnState::Closing);
-            http::error(404, version, &[])
+    let response = match super::web::handle(sup, &req) {
+        super::web::Reply::Done(response) => response,
+        super::web::Reply::Wait(pending, finish) => {
+            let web = Some(Box::new(finish));
+            return set_state(sup, id, ConnState::Waiting { pending, version, keep_alive, web });
         }
     };
     if !keep_alive {
@@ -674,24 +677,39 @@ fn rpc(sup: &mut Supervisor, id: u64, req: Request) {
     let (method, params) = match xmlrpc::parse_call(&req.body) {
         Ok((Some(m), p)) => (m, p),
         Ok((None, _)) => {
-            sup.log.debug("XML-RPC request without a method name");
+            log::debug!("XML-RPC request without a method name");
             set_state(sup, id, ConnState::Closing);
             return queue(sup, id, http::error(400, version, &[]));
         }
         Err(e) => {
-            sup.log.debug(&format!("XML-RPC request data is invalid: {e}"));
+            log::debug!("XML-RPC request data is invalid: {e}");
             set_state(sup, id, ConnState::Closing);
             return queue(sup, id, http::error(400, version, &[]));
         }
     };
-    sup.log.log(crate::config::LogLevel::Trace, &format!("XML-RPC method called: {method}()"));
+    log::trace!("XML-RPC method called: {method}()");
     match api::call(sup, &method, params) {
         Outcome::Done(result) => answer(sup, id, result, version, keep_alive),
-        Outcome::Wait(pending) => set_state(sup, id, ConnState::Waiting { pending, version, keep_alive }),
+        Outcome::Wait(pending) => set_state(sup, id, ConnState::Waiting { pending, version, keep_alive, web: None }),
     }
 }
 
 fn answer(sup: &mut Supervisor, id: u64, result: Result<xmlrpc::Value, xmlrpc::Fault>, version: u8, keep_alive: bool) {
+    answer_as(sup, id, result, version, keep_alive, None)
+}
+
+fn answer_as(
+    sup: &mut Supervisor,
+    id: u64,
+    result: Result<xmlrpc::Value, xmlrpc::Fault>,
+    version: u8,
+    keep_alive: bool,
+    web: Option<Box<super::web::Finish>>,
+) {
+    if let Some(finish) = web {
+        set_state(sup, id, if keep_alive { ConnState::Reading } else { ConnState::Closing });
+        return queue(sup, id, finish.answer(result));
+    }
     let body = match &result {
         Ok(v) => xmlrpc::response(v),
         Err(f) => xmlrpc::fault(f),
@@ -711,19 +729,19 @@ pub fn poll_waiting(sup: &mut Supervisor) {
         .collect();
     for id in ids {
         let Some(c) = sup.http.conns.get_mut(&id) else { continue };
-        let ConnState::Waiting { mut pending, version, keep_alive } =
+        let ConnState::Waiting { mut pending, version, keep_alive, web } =
             std::mem::replace(&mut c.state, ConnState::Reading)
         else {
             continue;
         };
         match api::poll(sup, &mut pending) {
             Some(result) => {
-                answer(sup, id, result, version, keep_alive);
+                answer_as(sup, id, result, version, keep_alive, web);
                 // Requests pipelined behind the parked one.
                 process_input(sup, id);
                 update_interest(sup, id);
             }
-            None => set_state(sup, id, ConnState::Waiting { pending, version, keep_alive }),
+            None => set_state(sup, id, ConnState::Waiting { pending, version, keep_alive, web }),
         }
     }
 }
@@ -735,8 +753,9 @@ fn start_tail(sup: &mut Supervisor, id: u64, req: &Request) {
         return queue(sup, id, http::error(400, version, &[]));
     }
     let path = http::unquote(req.path());
+    let mut memory = None;
     let file = if path == "/mainlogtail" {
-        sup.log.path().map(Path::to_path_buf)
+        sup.log.path()
     } else {
         let rest = path.trim_start_matches('/').split_once('/').map(|(_, r)| r).unwrap_or("");
         let (name, channel) = match rest.rsplit_once('/') {
@@ -745,16 +764,27 @@ fn start_tail(sup: &mut Supervisor, id: u64, req: &Request) {
         };
         match crate::daemon::api::lookup(sup, name) {
             Some(crate::daemon::api::Target::Process(pid)) => {
-                crate::daemon::api::log_path(sup, pid, channel == "stderr")
+                let stderr = channel == "stderr";
+                if let Some(mem) = crate::daemon::api::memory_tail(sup, pid, stderr) {
+                    memory = Some(Tail::open_memory(mem, pid, stderr, version));
+                }
+                crate::daemon::api::log_path(sup, pid, stderr)
             }
             _ => None,
         }
     };
+    if let Some((tail, head)) = memory {
+        set_state(sup, id, ConnState::Tailing(tail));
+        queue(sup, id, head);
+        return arm_tail(sup, id);
+    }
     let Some(file) = file.filter(|f| f.exists()) else {
         set_state(sup, id, ConnState::Closing);
         return queue(sup, id, http::error(404, version, &[]));
     };
-    let (tail, head) = match Tail::open(&file, version) {
+    // `?offset=N` (the tail pages' script) continues from where the page ended.
+    let offset = req.query().split('&').find_map(|kv| kv.strip_prefix("offset=")).and_then(|v| v.parse().ok());
+    let (tail, head) = match Tail::open(&file, version, offset) {
         Ok(t) => t,
         Err(_) => {
             set_state(sup, id, ConnState::Closing);
@@ -778,7 +808,15 @@ pub fn on_tail_timer(sup: &mut Supervisor, id: u64) {
     c.tail_timer = None;
     let ConnState::Tailing(tail) = &mut c.state else { return };
     if c.out.len() - c.out_pos < MAX_PENDING_OUTPUT {
-        let more = tail.more();
+        let mem = tail.memory_of().and_then(|(p, stderr)| {
+            let m = sup.procs.get(&p)?;
+            if stderr {
+                m.stderr.memory.as_ref()
+            } else {
+                m.stdout.memory.as_ref()
+            }
+        });
+        let more = tail.more(mem);
         if !more.is_empty() {
             queue(sup, id, more);
         }
