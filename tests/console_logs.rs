@@ -430,3 +430,27 @@ fn supervisor_stdout_plugin_relays_child_output() {
     );
     assert!(c.ctl(&["status", "stdout:stdout"]).contains("RUNNING"), "{}", c.ctl(&["status"]));
 }
+
+#[test]
+fn client_diagnostics_follow_rust_log() {
+    let body = "[program:idle]\ncommand=sleep 600\nstartsecs=0\n";
+    let c = Console::start("rustlog", "loglevel=info", body);
+    let ctl = |rust_log: Option<&str>| {
+        let mut cmd = Command::new(bin());
+        cmd.arg("ctl").arg("-c").arg(&c.conf).arg("status").env_remove("RUST_LOG");
+        if let Some(v) = rust_log {
+            cmd.env("RUST_LOG", v);
+        }
+        run(&mut cmd)
+    };
+    let quiet = ctl(None);
+    assert!(stdout(&quiet).contains("idle"), "{}", stdout(&quiet));
+    assert_eq!(stderr(&quiet), "");
+    let loud = ctl(Some("debug"));
+    assert_eq!(stdout(&loud), stdout(&quiet));
+    let err = stderr(&loud);
+    assert!(err.contains("POST /RPC2 supervisor.getAllProcessInfo"), "{err}");
+    assert!(err.contains("HTTP 200 OK"), "{err}");
+    assert!(!err.contains("<methodCall>"), "bodies only at trace: {err}");
+    assert!(stderr(&ctl(Some("trace"))).contains("<methodCall>"));
+}
