@@ -157,6 +157,19 @@ impl Client {
         }
     }
 
+    /// One plain GET (our own JSON views): the status and the body.
+    pub fn get(&self, path: &str) -> Result<(u16, Vec<u8>), CallError> {
+        let mut conn = self.connect()?;
+        let head = format!(
+            "GET {path} HTTP/1.1\r\nHost: localhost\r\nUser-Agent: supervisor/{}\r\n{}Accept: application/json\r\nConnection: close\r\n\r\n",
+            crate::OUR_VERSION,
+            self.auth_header()
+        );
+        conn.write_all(head.as_bytes()).map_err(|e| CallError::Other(e.to_string()))?;
+        let (status, _, body) = read_response(&mut conn)?;
+        Ok((status, body))
+    }
+
     /// Opens a streaming GET (for /logtail and /mainlogtail): returns the connection
     /// positioned at the body, or the HTTP status when it is not 200.
     pub fn stream(&self, path: &str) -> Result<Conn, CallError> {

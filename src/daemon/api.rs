@@ -71,7 +71,13 @@ pub enum StartError {
 /// spawn.
 pub fn start(sup: &mut Supervisor, id: ProcId) -> Result<(), StartError> {
     let Some(m) = sup.procs.get(&id) else { return Err(StartError::Unknown) };
-    let ctx = SpawnContext { base_env: &sup.base_env, serverurl: sup.cfg.serverurl.as_deref(), fcgi_socket: None };
+    let ctx = SpawnContext {
+        base_env: &sup.base_env,
+        serverurl: sup.cfg.serverurl.as_deref(),
+        fcgi_socket: None,
+        extra_env: Vec::new(),
+        extra_fd: None,
+    };
     match spawn::precheck(&m.proc.config, &ctx) {
         Ok(_) => {}
         Err(CommandError::NotFound(msg)) => return Err(StartError::NotFound(msg)),
@@ -92,14 +98,9 @@ pub fn start(sup: &mut Supervisor, id: ProcId) -> Result<(), StartError> {
     Ok(())
 }
 
+/// stopProcess: after the dependents that are being stopped too (stop all).
 pub fn stop(sup: &mut Supervisor, id: ProcId) -> Result<(), String> {
-    let mut fx = Vec::new();
-    let result = match sup.procs.get_mut(&id) {
-        Some(m) => m.proc.stop(&mut fx),
-        None => Ok(()),
-    };
-    sup.apply(id, fx);
-    result
+    sup.stop_ordered(id, false)
 }
 
 /// signalProcess: any signal to the pid alone; the state is not changed.

@@ -220,6 +220,17 @@ impl Supervisor {
     }
 
     /// PROCESS_STATE_* for a state change.
+    /// PROCESS_HEALTH_UNHEALTHY / _HEALTHY, with the probe's last word.
+    pub(crate) fn notify_health(&mut self, id: ProcId, healthy: bool, detail: &str) {
+        let Some(m) = self.procs.get(&id) else { return };
+        let detail: String = detail.chars().map(|c| if c.is_control() { ' ' } else { c }).collect();
+        let payload = format!(
+            "processname:{} groupname:{} pid:{}\n{detail}",
+            m.proc.config.name, m.proc.config.group, m.proc.pid
+        );
+        self.notify(Kind::Health(healthy), payload.into_bytes());
+    }
+
     pub(crate) fn notify_state(&mut self, id: ProcId, from: State, to: State, expected: bool, pid: u32, tries: i64) {
         let Some(m) = self.procs.get(&id) else { return };
         let payload = super::events::process_state_payload(

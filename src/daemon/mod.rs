@@ -5,6 +5,7 @@ mod check;
 mod childio;
 mod command;
 mod console;
+mod deps;
 pub use console::MemoryTail;
 mod events;
 mod fcgi;
@@ -15,9 +16,12 @@ pub(crate) mod mainlog;
 pub(crate) use mainlog::{crit, log_at};
 mod options;
 mod output;
+mod probe;
 mod process;
 pub mod procstat;
 mod reactor;
+mod readiness;
+pub mod sdnotify;
 mod shutdown;
 mod spawn;
 mod supervisor;
@@ -171,6 +175,7 @@ fn run(progname: &str, path: &Path, args: options::Args, cfg: ServerConfig) -> i
     log::info!("supervisord started with pid {}", std::process::id());
     sup.notify(events::Kind::SupervisorRunning, Vec::new());
     sup.autostart();
+    sup.sd_notify(sdnotify::Notifier::ready);
     crate::sys::release_free_memory();
     let code = match sup.run() {
         Ok(supervisor::Exit::Shutdown(code)) => code,

@@ -31,7 +31,7 @@ pub struct Ending {
     forced: Option<i32>,
     /// Process groups whose leader is gone while members remain, until they go too or
     /// their SIGKILL timer fires.
-    lingering: Vec<u32>,
+    lingering: Vec<(u32, String)>,
     sweep: Sweep,
 }
 
@@ -67,7 +67,7 @@ impl Supervisor {
                 let _ = sys::kill(pid, libc::SIGKILL, false);
             }
         }
-        for pgid in std::mem::take(&mut self.ending.lingering) {
+        for (pgid, _) in std::mem::take(&mut self.ending.lingering) {
             let _ = sys::kill(pgid, libc::SIGKILL, true);
         }
         self.ending.forced = Some(code);
@@ -85,12 +85,12 @@ impl Supervisor {
 
     /// The main process of a group-signalled program is gone: stop what it left in its
     /// process group the way a stop would have, so a crashed wrapper leaves no worker.
-    pub(super) fn stop_leftovers(&mut self, pgid: u32, signal: Option<i32>, kill_after: Duration) {
+    pub(super) fn stop_leftovers(&mut self, name: String, pgid: u32, signal: Option<i32>, kill_after: Duration) {
         match sys::kill(pgid, 0, true) {
             Ok(()) => {}
             Err(e) if e.raw_os_error() == Some(libc::ESRCH) => return,
             Err(e) => {
-                log::warn!("cannot signal what is left of process group {pgid}: {e}");
+                log::warn!("cannot signal what {name} left in its process group {pgid}: {e}");
                 return;
             }
         }
@@ -102,25 +102,25 @@ impl Supervisor {
             None => String::new(),
         };
         log::info!(
-            "process group {pgid} outlived its leader: {sent}SIGKILL in {} s if anything is left",
+            "{name} left processes in its process group {pgid}: {sent}SIGKILL in {} s if any remain",
             kill_after.as_secs()
         );
-        if !self.ending.lingering.contains(&pgid) {
-            self.ending.lingering.push(pgid);
+        if !self.ending.lingering.iter().any(|(p, _)| *p == pgid) {
+            self.ending.lingering.push((pgid, name));
         }
         self.reactor.schedule_in(kill_after, Timer::Leftovers(pgid));
     }
 
     /// After reaping: forget the lingering groups that are empty now.
     pub(super) fn prune_lingering(&mut self) {
-        self.ending.lingering.retain(|&pgid| sys::kill(pgid, 0, true).is_ok());
+        self.ending.lingering.retain(|(pgid, _)| sys::kill(*pgid, 0, true).is_ok());
     }
 
     pub(super) fn on_leftovers_timer(&mut self, pgid: u32) {
-        let Some(pos) = self.ending.lingering.iter().position(|&p| p == pgid) else { return };
-        self.ending.lingering.remove(pos);
+        let Some(pos) = self.ending.lingering.iter().position(|(p, _)| *p == pgid) else { return };
+        let (_, name) = self.ending.lingering.remove(pos);
         if sys::kill(pgid, libc::SIGKILL, true).is_ok() {
-            log::warn!("killed what was left of process group {pgid} with SIGKILL");
+            log::warn!("killed what {name} left in its process group {pgid} with SIGKILL");
         }
     }
 

@@ -44,8 +44,18 @@ pub fn process_info(sup: &Supervisor, id: ProcId) -> Value {
     let stdout = path(&m.stdout.path);
     let stderr = path(&m.stderr.path);
     let spawnerr = p.spawnerr.clone().unwrap_or_default();
+    // Our additions ride in the description, which clients only display: what a start
+    // waits for, the health verdict, sd_notify's STATUS=.
+    let extra = [p.health.as_deref(), p.notify_status.as_deref()]
+        .into_iter()
+        .flatten()
+        .map(|s| format!(", {s}"))
+        .collect::<String>();
     let description = match p.state {
-        State::Running => format!("pid {}, uptime {}", p.pid, uptime(now - start)),
+        State::Running => format!("pid {}, uptime {}{extra}", p.pid, uptime(now - start)),
+        State::Starting if p.waiting.is_some() => {
+            format!("waiting for {}", p.waiting.as_deref().unwrap_or_default())
+        }
         State::Fatal | State::Backoff => {
             if spawnerr.is_empty() {
                 format!("unknown error (try \"tail {}\")", p.config.name)

@@ -331,6 +331,8 @@ pub fn on_listener(sup: &mut Supervisor, idx: usize) {
             Ok(s) => s,
             Err(e) if e.kind() == io::ErrorKind::WouldBlock => return,
             Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            // A peer that reset before it was accepted: only that connection is gone.
+            Err(e) if matches!(e.raw_os_error(), Some(libc::ECONNABORTED | libc::EPROTO)) => continue,
             Err(e) => {
                 // Out of fds (or similar): the pending connection stays pending, so
                 // watching the socket would wake the loop again at once. Stop watching
