@@ -1060,10 +1060,12 @@ def sc_console(cfg, mb):
                 if variant == "file":
                     logged = os.stat(target).st_size
                 else:
-                    # A prefixed line is the program's line (newline dropped by the split)
-                    # behind 6 bytes of prefix; the 64-byte lines divide the size evenly.
+                    # A prefixed line is the program's line behind 6 bytes of prefix, with
+                    # its newline (dropped by the split); the last, partial line of `head`
+                    # got a newline it did not have when the pipe closed.
                     with open(os.path.join(d.dir, "daemon.out"), "rb") as f:
-                        logged = sum(len(l) - 5 for l in f.read().split(b"\n") if l.startswith(b"big | "))
+                        lines = [l for l in f.read().split(b"\n") if l.startswith(b"big | ")]
+                    logged = sum(len(l) - 5 for l in lines) - (1 if size % 63 else 0)
                 delta = before.delta(after)
                 r = {"cpu_ms_per_100mb": delta["cpu_ms"] * 100.0 / mb, "logged": logged, "written": size}
                 res[variant].append(r)
