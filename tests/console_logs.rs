@@ -292,18 +292,25 @@ fn tail_and_read_log_work_on_a_console_target() {
 import http.client, socket, xmlrpc.client
 class C(http.client.HTTPConnection):
     def connect(self):
-        self.sock = socket.socket(socket.AF_UNIX); self.sock.connect("{d}/sock")
+        self.sock = socket.socket(socket.AF_UNIX); self.sock.settimeout(30); self.sock.connect("{d}/sock")
 class T(xmlrpc.client.Transport):
     def make_connection(self, host): return C("localhost")
 s = xmlrpc.client.ServerProxy("http://localhost", transport=T())
 print(repr(s.supervisor.readProcessStdoutLog("talker", 0, 14)))
 print(repr(s.supervisor.tailProcessStdoutLog("talker", 0, 8)))
+c = C("localhost")
+c.request("GET", "/logtail/talker")
+r = c.getresponse()
+got = b""
+while b"line 49\n" not in got:
+    got += r.read1(65536)
+print(r.status, got.startswith(b"line 0\n"))
 "#,
         d = c.dir.path().display()
     );
     let o = run(Command::new("python3").arg("-c").arg(&probe));
     let size = (0..50).map(|i| format!("line {i}\n").len()).sum::<usize>();
-    assert_eq!(stdout(&o), format!("'line 0\\nline 1\\n'\n['line 49\\n', {size}, True]\n"), "{}", stderr(&o));
+    assert_eq!(stdout(&o), format!("'line 0\\nline 1\\n'\n['line 49\\n', {size}, True]\n200 True\n"), "{}", stderr(&o));
     // clear empties the memory, and leaves /dev/stdout where it is.
     assert!(c.ctl(&["clear", "talker"]).contains("cleared"));
     assert_eq!(c.ctl(&["tail", "talker"]).trim(), "");
