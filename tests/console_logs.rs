@@ -328,6 +328,18 @@ fn documented_recipe_prints_each_main_log_line_once() {
     assert_eq!(text.matches("spawned: 'quiet'").count(), 1, "{text}");
     drop(c);
 
+    // The main log's lines behind a prefix of their own, like the programs'.
+    let c = Console::start(
+        "prefixed",
+        "logfile=/dev/stdout\nlogfile_maxbytes=0\nloglevel=info\nlog_prefix=supervisord |",
+        body,
+    );
+    assert!(wait_until(Duration::from_secs(20), || c.text().contains("quiet | child says hi\n")));
+    let text = c.text();
+    assert!(text.lines().all(|l| l.starts_with("supervisord | 20") || l.starts_with("quiet | ")), "{text}");
+    assert_eq!(text.matches("supervisord started with pid").count(), 1, "{text}");
+    drop(c);
+
     // Quieted to warnings, the main log says nothing of spawns, and child output stays.
     let c = Console::start("quiet", "logfile=/dev/stdout\nlogfile_maxbytes=0\nloglevel=warn", body);
     assert!(wait_until(Duration::from_secs(20), || c.text().contains("quiet | child says hi\n")));
@@ -460,4 +472,23 @@ fn client_diagnostics_follow_rust_log() {
     assert!(err.contains("HTTP 200 OK"), "{err}");
     assert!(!err.contains("<methodCall>"), "bodies only at trace: {err}");
     assert!(stderr(&ctl(Some("trace"))).contains("<methodCall>"));
+}
+
+#[test]
+fn bad_main_log_format_names_file_line_and_key() {
+    for (keys, key) in [("log_format=xml\n", "log_format"), ("log_format=json\nlog_prefix=sd |\n", "log_prefix")] {
+        let dir = TempDir::new("badmain");
+        let text = format!(
+            "[supervisord]\nnodaemon=true\npidfile={d}/sd.pid\nlogfile={d}/sd.log\n{keys}\n[program:x]\ncommand=sh -c 'touch {d}/started; sleep 60'\n",
+            d = dir.path().display()
+        );
+        let conf = dir.write("supervisord.conf", &text);
+        let line = text.lines().position(|l| l.starts_with(&format!("{key}="))).expect("key line") + 1;
+        let o = run(Command::new(bin()).args(["supervisord", "-c"]).arg(&conf));
+        let err = stderr(&o);
+        assert_eq!(o.status.code(), Some(2), "{keys}: {err}");
+        assert!(err.contains(&format!("{}:{line}", conf.display())) && err.contains(key), "{keys}: {err}");
+        assert!(err.contains("supervisord"), "{keys}: {err}");
+        assert!(!dir.join("started").exists());
+    }
 }
