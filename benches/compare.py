@@ -1026,6 +1026,53 @@ def sc_bigout(cfg, mb):
     return res
 
 
+def sc_console(cfg, mb):
+    """Ours only (the reference has no prefixed console): the same output through a log
+    file, and through the console target with whole prefixed lines; daemon CPU from
+    startProcess until EXITED (the pipe is drained before the exit is acted on)."""
+    size = mb * MIB
+    res = {"file": [], "console": []}
+    for rep in range(cfg.reps):
+        for variant in ("file", "console"):
+            d = Daemon(OURS, "console-" + variant, "")
+            target = os.path.join(d.dir, "big.log") if variant == "file" else "/dev/stdout"
+            extra = "stdout_log_prefix=big |\n" if variant == "console" else ""
+            with open(d.conf, "a") as f:
+                f.write(
+                    "[program:big]\ncommand=/bin/sh -c \"yes 0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+                    " | head -c %d\"\nautostart=false\nautorestart=false\nstartsecs=0\n"
+                    "stdout_logfile=%s\nstdout_logfile_maxbytes=0\nstdout_logfile_backups=0\n"
+                    "stderr_logfile=NONE\n%s" % (size, target, extra)
+                )
+            with Daemons(d):
+                d.wait_socket()
+                time.sleep(cfg.settle)
+                proxy = d.rpc()
+                before = Sample(d.pid)
+                proxy.supervisor.startProcess("big", False)
+                deadline = time.perf_counter() + 300
+                while proxy.supervisor.getProcessInfo("big")["statename"] != "EXITED":
+                    if time.perf_counter() > deadline:
+                        raise BenchError("console %s: big did not exit" % variant)
+                    d.check_alive()
+                    time.sleep(0.005)
+                after = Sample(d.pid)
+                if variant == "file":
+                    logged = os.stat(target).st_size
+                else:
+                    # A prefixed line is the program's line behind 6 bytes of prefix, with
+                    # its newline (dropped by the split); the last, partial line of `head`
+                    # got a newline it did not have when the pipe closed.
+                    with open(os.path.join(d.dir, "daemon.out"), "rb") as f:
+                        lines = [l for l in f.read().split(b"\n") if l.startswith(b"big | ")]
+                    logged = sum(len(l) - 5 for l in lines) - (1 if size % 63 else 0)
+                delta = before.delta(after)
+                r = {"cpu_ms_per_100mb": delta["cpu_ms"] * 100.0 / mb, "logged": logged, "written": size}
+                res[variant].append(r)
+                vlog("console %s rep %d: %s" % (variant, rep, r))
+    return res
+
+
 def sc_sigterm(cfg):
     n = 100
     res = {"ref": [], "ours": [], "leftover_ref": [], "leftover_ours": []}
@@ -1294,6 +1341,14 @@ def rows_for(name, r, cfg):
         oo = med([x["seconds"] for x in r["ours"]])
         rows.append(("  … wall time until the whole output is in the log", fmt_s(rr), fmt_s(oo), ratio(rr, oo),
                      "—", "—"))
+    elif name == "console":
+        ff = med([x["cpu_ms_per_100mb"] for x in r["file"]])
+        cc = med([x["cpu_ms_per_100mb"] for x in r["console"]])
+        lost = max(abs(x["written"] - x["logged"]) for x in r["file"] + r["console"])
+        rows.append(("%d MB through a child's stdout, ours: to a log file vs. to the console as prefixed lines "
+                     "(daemon CPU per 100 MB; bytes lost)" % cfg.big_mb,
+                     "file: %s" % fmt_ms(ff), "console: %s; %d lost" % (fmt_ms(cc), lost), ratio(ff, cc),
+                     "console ≤ file, 0 lost", yes(cc <= ff * 1.1 and lost == 0)))
     elif name == "sigterm":
         rr = med(r["ref"])
         oo = med(r["ours"])
@@ -1388,7 +1443,7 @@ def table(rows):
 
 
 SCENARIOS = ["idle_wakeups", "rss", "idle_cpu", "start500", "ctl_status", "getall", "kill9", "bigout",
-             "sigterm", "fatal", "growth", "static", "soak"]
+             "console", "sigterm", "fatal", "growth", "static", "soak"]
 # Long: run only when named in --only.
 OPT_IN = ["soak"]
 # (the static build runs before the others when selected; its row comes last)
@@ -1411,6 +1466,8 @@ def run_scenario(name, cfg):
         return sc_kill9(cfg)
     if name == "bigout":
         return sc_bigout(cfg, cfg.big_mb)
+    if name == "console":
+        return sc_console(cfg, cfg.big_mb)
     if name == "sigterm":
         return sc_sigterm(cfg)
     if name == "fatal":

@@ -195,7 +195,7 @@ impl Supervisor {
             }
         }
         if self.dependents_stopping(id) {
-            self.log.debug(&format!("{}: stop deferred until its dependents have stopped", self.label(id)));
+            log::debug!("{}: stop deferred until its dependents have stopped", self.label(id));
             self.deferred_stops.insert(id);
             return Ok(());
         }

@@ -210,7 +210,7 @@ impl Supervisor {
     /// Tells the service manager (if one listens) about a change of the daemon's state.
     pub(super) fn sd_notify(&mut self, message: fn(&super::sdnotify::Notifier) -> std::io::Result<()>) {
         if let Some(Err(e)) = self.sd_notify.as_ref().map(message) {
-            self.log.warn(&format!("could not notify the service manager through ${}: {e}", super::sdnotify::ENV));
+            log::warn!("could not notify the service manager through ${}: {e}", super::sdnotify::ENV);
         }
     }
 
