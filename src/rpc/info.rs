@@ -35,6 +35,26 @@ pub fn capped(v: i64) -> i64 {
     v.clamp(i64::from(i32::MIN), i64::from(i32::MAX))
 }
 
+/// getProcessInfo's description: pid and uptime, the error, or when it stopped.
+pub fn description(p: &crate::daemon::Process, now: i64) -> String {
+    let (start, stop) = (capped(p.start_wall), capped(p.stop_wall));
+    match p.state {
+        State::Running => format!("pid {}, uptime {}", p.pid, uptime(now - start)),
+        State::Fatal | State::Backoff => match p.spawnerr.as_deref() {
+            None | Some("") => format!("unknown error (try \"tail {}\")", p.config.name),
+            Some(e) => e.to_string(),
+        },
+        State::Stopped | State::Exited => {
+            if start != 0 {
+                short_local_time(stop)
+            } else {
+                "Not started".into()
+            }
+        }
+        _ => String::new(),
+    }
+}
+
 pub fn process_info(sup: &Supervisor, id: ProcId) -> Value {
     let Some(m) = sup.procs.get(&id) else { return Value::Struct(vec![]) };
     let p = &m.proc;
@@ -44,24 +64,7 @@ pub fn process_info(sup: &Supervisor, id: ProcId) -> Value {
     let stdout = path(&m.stdout.path);
     let stderr = path(&m.stderr.path);
     let spawnerr = p.spawnerr.clone().unwrap_or_default();
-    let description = match p.state {
-        State::Running => format!("pid {}, uptime {}", p.pid, uptime(now - start)),
-        State::Fatal | State::Backoff => {
-            if spawnerr.is_empty() {
-                format!("unknown error (try \"tail {}\")", p.config.name)
-            } else {
-                spawnerr.clone()
-            }
-        }
-        State::Stopped | State::Exited => {
-            if start != 0 {
-                short_local_time(stop)
-            } else {
-                "Not started".into()
-            }
-        }
-        _ => String::new(),
-    };
+    let description = description(p, now);
     Value::Struct(vec![
         ("name".into(), Value::str(&p.config.name)),
         ("group".into(), Value::str(&p.config.group)),
