@@ -58,7 +58,13 @@ pub fn problems(c: &ServerConfig) -> (Vec<String>, Vec<String>) {
     };
     let (mut errors, mut warnings) = (Vec::new(), Vec::new());
     let base_env: Vec<(String, String)> = std::env::vars().collect();
-    let ctx = SpawnContext { base_env: &base_env, serverurl: c.serverurl.as_deref(), fcgi_socket: None };
+    let ctx = SpawnContext {
+        base_env: &base_env,
+        serverurl: c.serverurl.as_deref(),
+        fcgi_socket: None,
+        extra_env: Vec::new(),
+        extra_fd: None,
+    };
     let sd = &c.supervisord;
     let mut auto_dir_checked = false;
     for g in &c.groups {

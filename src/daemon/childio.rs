@@ -115,6 +115,12 @@ impl Supervisor {
 
     pub(crate) fn handle_output(&mut self, id: ProcId, channel: Channel, data: &[u8]) {
         let Some(m) = self.procs.get_mut(&id) else { return };
+        if matches!(m.proc.config.supervision.ready, Some(crate::config::supervision::Probe::Log(_)))
+            && m.proc.state == super::process::State::Starting
+        {
+            self.readiness_output(id, data);
+        }
+        let Some(m) = self.procs.get_mut(&id) else { return };
         // A listener's stdout is the protocol: logged as is, then parsed.
         if channel == Channel::Stdout && m.listener.is_some() {
             self.log_output(id, channel, data);
@@ -210,13 +216,13 @@ impl Supervisor {
                     m.proc.config.name,
                     log_path_text(&log.path)
                 );
-                self.log.error(&msg);
+                log::error!("{msg}");
             }
             Ok(()) if log.failing => {
                 log.failing = false;
                 let path = log_path_text(&log.path);
                 let msg = format!("writing the {} log of {} ({path}) again", channel.name(), m.proc.config.name);
-                self.log.info(&msg);
+                log::info!("{msg}");
             }
             _ => {}
         }
@@ -235,8 +241,8 @@ impl Supervisor {
             }
         }
         if debug {
-            let msg = format!("'{}' {} output:\n{}", m.proc.config.name, channel.name(), String::from_utf8_lossy(data));
-            self.log.debug(&msg);
+            let name = crate::config::ini::py_repr(&m.proc.config.name);
+            log::debug!("{name} {} output:\n{}", channel.name(), super::output::mainlog_text(data));
         }
     }
 }

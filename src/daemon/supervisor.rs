@@ -1,19 +1,19 @@
 //! The daemon's state and its one loop: groups and processes, the effects their state
 //! machines ask for, child output, reaping, signals, ordered shutdown and reload.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::os::fd::OwnedFd;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use super::events::{Capture, Kind, Listener};
 use super::listeners::Bus;
-use super::mainlog::MainLog;
+use super::mainlog::{blather, crit, log_at, MainLog};
 use super::output::{Channel, ChannelLog};
-use super::process::{Effect, ExitStatus, Process, State, TimerKind};
+use super::process::{Effect, ExitStatus, Process, TimerKind};
 use super::reactor::Reactor;
 use super::spawn::{self, SpawnContext};
 use super::syslog::Syslog;
-use crate::config::{GroupConfig, LogLevel, ServerConfig};
+use crate::config::{GroupConfig, ServerConfig};
 use crate::sys;
 
 pub type ProcId = u64;
@@ -39,6 +39,10 @@ pub(crate) enum Source {
     ChildIn(ProcId),
     Listener(usize),
     Conn(u64),
+    /// A readiness or health probe's socket.
+    Probe(u64),
+    /// A process's notification fd or notify socket.
+    Ready(ProcId),
 }
 
 pub(crate) enum Timer {
@@ -58,6 +62,7 @@ pub(crate) enum Timer {
     Tick(u64),
     /// Watch an HTTP listener again after accept ran out of fds.
     Accept(usize),
+    ProbeTimeout(u64),
     /// SIGKILL for what is left of a process group whose leader exited.
     Leftovers(u32),
     /// The next step of PID 1's sweep of its namespace at shutdown.
@@ -84,6 +89,10 @@ pub struct Managed {
     pub(super) capture: [Capture; 2],
     /// (reactor key, read end) of the stdout and stderr pipes while open.
     pub(super) pipes: [Option<(usize, OwnedFd)>; 2],
+    /// Where the program announces readiness (notification fd, notify socket).
+    pub(super) ready_channel: Option<super::readiness::Channel>,
+    /// The output line being assembled for `ready_log_line`.
+    pub(super) ready_line: Vec<u8>,
 }
 
 pub struct Group {
@@ -126,7 +135,16 @@ pub struct Supervisor {
     reload_config: Box<dyn Fn() -> Result<ServerConfig, String>>,
     pub(super) syslog: Option<Syslog>,
     pub(super) read_buf: Vec<u8>,
+    pub(super) probes: super::probe::Probes,
+    pub(super) notify_serial: u64,
+    /// Stops waiting for dependents to go down first.
+    pub(super) deferred_stops: HashSet<ProcId>,
+    /// Re-entrancy guard of `settle_dependencies` (apply runs inside it).
+    settling: bool,
+    resettle: bool,
     pub(super) ending: super::shutdown::Ending,
+    /// The service manager that wants readiness notifications, if any.
+    sd_notify: Option<super::sdnotify::Notifier>,
 }
 
 pub fn wall_now() -> i64 {
@@ -138,7 +156,7 @@ const READ_CHUNK: usize = 128 * 1024;
 impl Supervisor {
     pub fn new(
         cfg: ServerConfig,
-        log: MainLog,
+        mut log: MainLog,
         reload_config: Box<dyn Fn() -> Result<ServerConfig, String>>,
     ) -> std::io::Result<Supervisor> {
         let signals = sys::install_signal_pipe(&[
@@ -152,8 +170,14 @@ impl Supervisor {
         ])?;
         let mut reactor = Reactor::new()?;
         reactor.add(&signals, Source::Signals, false)?;
-        let base_env =
-            std::env::vars_os().filter_map(|(k, v)| Some((k.into_string().ok()?, v.into_string().ok()?))).collect();
+        let base_env = std::env::vars_os()
+            .filter_map(|(k, v)| Some((k.into_string().ok()?, v.into_string().ok()?)))
+            .filter(|(k, _)| k != super::sdnotify::ENV)
+            .collect();
+        let sd_notify = super::sdnotify::Notifier::from_env().unwrap_or_else(|e| {
+            log.warn(&e);
+            None
+        });
         Ok(Supervisor {
             cfg,
             log,
@@ -173,8 +197,21 @@ impl Supervisor {
             config_generation: 0,
             syslog: None,
             read_buf: vec![0; READ_CHUNK],
+            probes: Default::default(),
+            notify_serial: 0,
+            deferred_stops: HashSet::new(),
+            settling: false,
+            resettle: false,
             ending: Default::default(),
+            sd_notify,
         })
+    }
+
+    /// Tells the service manager (if one listens) about a change of the daemon's state.
+    pub(super) fn sd_notify(&mut self, message: fn(&super::sdnotify::Notifier) -> std::io::Result<()>) {
+        if let Some(Err(e)) = self.sd_notify.as_ref().map(message) {
+            self.log.warn(&format!("could not notify the service manager through ${}: {e}", super::sdnotify::ENV));
+        }
     }
 
     fn allow_start(&self) -> bool {
@@ -200,10 +237,10 @@ impl Supervisor {
         for pc in &config.processes {
             // An AUTO file that cannot be made now is tried again at each spawn, which
             // fails (BACKOFF, then FATAL) while it cannot: output is never dropped.
-            let mut resolve = |ch: Channel, c: &crate::config::ChannelLogConfig| {
+            let resolve = |ch: Channel, c: &crate::config::ChannelLogConfig| {
                 ChannelLog::resolve_path(c, &sd.childlogdir, &pc.name, ch, &sd.identifier).unwrap_or_else(|e| {
                     let why = super::output::auto_log_error(&e, ch, &sd.childlogdir);
-                    self.log.error(&format!("'{}': {why}", pc.name));
+                    log::error!("'{}': {why}", pc.name);
                     None
                 })
             };
@@ -224,6 +261,8 @@ impl Supervisor {
                     listener: is_pool.then(Listener::default),
                     capture: Default::default(),
                     pipes: [None, None],
+                    ready_channel: None,
+                    ready_line: Vec::new(),
                 }),
             );
             if any_syslog && self.syslog.is_none() {
@@ -274,6 +313,9 @@ impl Supervisor {
             self.close_pipe(id, slot);
         }
         self.close_stdin(id);
+        self.readiness_close(id);
+        self.forget_probes(id);
+        self.deferred_stops.remove(&id);
         self.procs.remove(&id);
         self.pids.retain(|_, p| *p != id);
     }
@@ -322,6 +364,7 @@ impl Supervisor {
     /// Starts every autostart process that never ran, in priority order.
     pub fn autostart(&mut self) {
         let ids: Vec<ProcId> = self.groups.iter().flat_map(|g| g.members.iter().copied()).collect();
+        let ids = self.dependency_order(ids, true);
         for id in ids {
             let mut fx = Vec::new();
             if let Some(m) = self.procs.get_mut(&id) {
@@ -333,6 +376,7 @@ impl Supervisor {
 
     /// Carries out a state machine's effects (which may produce more).
     pub(crate) fn apply(&mut self, id: ProcId, mut fx: Vec<Effect>) {
+        let mut changed = false;
         while !fx.is_empty() {
             let mut next = Vec::new();
             for e in fx {
@@ -344,11 +388,10 @@ impl Supervisor {
                                 continue;
                             };
                             if err.raw_os_error() == Some(libc::ESRCH) {
-                                let msg = format!(
+                                log::debug!(
                                     "unable to signal {} (pid {pid}), it probably just exited on its own: {err}",
                                     m.proc.config.name
                                 );
-                                self.log.debug(&msg);
                             } else {
                                 m.proc.kill_failed(&err.to_string(), &mut next);
                             }
@@ -357,20 +400,59 @@ impl Supervisor {
                     Effect::Timer { after, kind, generation } => {
                         self.reactor.schedule_in(after, Timer::Proc { id, kind, generation });
                     }
-                    Effect::Log(level, msg) => self.log.log(level, &msg),
+                    Effect::Log(level, msg) => log_at!(level, "{msg}"),
                     Effect::Changed { from, to, expected, pid, tries } => {
+                        changed = true;
                         self.notify_state(id, from, to, expected, pid, tries)
                     }
+                    Effect::Probe { what, generation } => self.start_probe(id, what, generation),
+                    Effect::Health { healthy, detail } => self.notify_health(id, healthy, &detail),
                     Effect::Shutdown { code, reason } => self.shutdown_on(code, &reason),
-                    Effect::Leftovers { pgid, signal, kill_after } => self.stop_leftovers(pgid, signal, kill_after),
+                    Effect::Leftovers { pgid, signal, kill_after } => {
+                        let name = self.procs.get(&id).map(|m| m.proc.config.name.clone()).unwrap_or_default();
+                        self.stop_leftovers(name, pgid, signal, kill_after)
+                    }
                 }
             }
             fx = next;
         }
+        if changed {
+            self.after_state_changes();
+        }
+    }
+
+    /// Dependencies react to state changes; nested changes settle in the same pass.
+    fn after_state_changes(&mut self) {
+        if self.settling {
+            self.resettle = true;
+            return;
+        }
+        self.settling = true;
+        loop {
+            self.resettle = false;
+            self.settle_dependencies();
+            if !self.resettle {
+                break;
+            }
+        }
+        self.settling = false;
     }
 
     fn do_spawn(&mut self, id: ProcId, fx: &mut Vec<Effect>) {
         let allow = self.allow_start();
+        if self.gate_spawn(id) {
+            return;
+        }
+        let for_child = match self.readiness_prepare(id) {
+            Ok(f) => f,
+            Err(msg) => {
+                if let Some(m) = self.procs.get_mut(&id) {
+                    m.proc.spawn_failed(msg, allow, fx);
+                }
+                return;
+            }
+        };
+        let extra_fd = super::readiness::child_fd(&for_child);
         let Some(m) = self.procs.get_mut(&id) else {
             return;
         };
@@ -401,8 +483,24 @@ impl Supervisor {
             },
             None => None,
         };
-        let ctx = SpawnContext { base_env: &self.base_env, serverurl: self.cfg.serverurl.as_deref(), fcgi_socket };
-        match spawn::spawn(&m.proc.config, &ctx) {
+        let ctx = SpawnContext {
+            base_env: &self.base_env,
+            serverurl: self.cfg.serverurl.as_deref(),
+            fcgi_socket,
+            extra_env: for_child.env,
+            extra_fd,
+        };
+        let spawned = spawn::spawn(&m.proc.config, &ctx);
+        // The child has its copy of the notification fd; the daemon keeps only the
+        // read end, so the pipe ends when the child closes it.
+        drop(for_child.fd);
+        if spawned.is_err() {
+            self.readiness_close(id);
+        }
+        let Some(m) = self.procs.get_mut(&id) else {
+            return;
+        };
+        match spawned {
             Ok(child) => {
                 let mut pipes: [Option<(usize, OwnedFd)>; 2] = [None, None];
                 for (slot, (fd, channel)) in
@@ -411,11 +509,7 @@ impl Supervisor {
                     let Some(fd) = fd else { continue };
                     match self.reactor.add(&fd, Source::ChildOut { id, channel }, false) {
                         Ok(key) => pipes[slot] = Some((key, fd)),
-                        Err(e) => self.log.error(&format!(
-                            "cannot watch the {} of {}: {e}",
-                            channel.name(),
-                            m.proc.config.name
-                        )),
+                        Err(e) => log::error!("cannot watch the {} of {}: {e}", channel.name(), m.proc.config.name),
                     }
                 }
                 m.pipes = pipes;
@@ -458,8 +552,12 @@ impl Supervisor {
                 Ok(code) => ExitStatus::Code(code),
                 Err((sig, core)) => ExitStatus::Signal { sig, core },
             };
+            if self.probes.owns_pid(pid).is_some() {
+                self.on_probe_exit(pid, status);
+                continue;
+            }
             let Some(id) = self.pids.remove(&pid) else {
-                self.log.debug(&format!("reaped unknown pid {pid} ({})", status.describe()));
+                log::debug!("reaped unknown pid {pid} ({})", status.describe());
                 continue;
             };
             // Whatever the child wrote before dying is logged before its exit is. A
@@ -469,6 +567,8 @@ impl Supervisor {
                 self.close_pipe(id, channel as usize);
             }
             self.close_stdin(id);
+            self.readiness_close(id);
+            self.forget_probes(id);
             self.listener_reset(id);
             let allow = self.allow_start();
             let mut fx = Vec::new();
@@ -510,26 +610,26 @@ impl Supervisor {
         match sig {
             libc::SIGTERM | libc::SIGINT | libc::SIGQUIT if self.mood == Mood::Shutdown => self.force_shutdown(sig),
             libc::SIGTERM | libc::SIGINT | libc::SIGQUIT => {
-                self.log.warn(&format!("received {name} indicating exit request"));
+                log::warn!("received {name} indicating exit request");
                 self.begin_stop(Mood::Shutdown);
             }
             libc::SIGHUP => {
                 if self.mood == Mood::Shutdown {
-                    self.log.warn(&format!("ignored {name} indicating restart request (shutdown in progress)"));
+                    log::warn!("ignored {name} indicating restart request (shutdown in progress)");
                     return;
                 }
-                self.log.warn(&format!("received {name} indicating restart request"));
+                log::warn!("received {name} indicating restart request");
                 let _ = self.request_reload();
             }
             libc::SIGCHLD => {
-                self.log.debug(&format!("received {name} indicating a child quit"));
+                log::debug!("received {name} indicating a child quit");
                 self.reap();
             }
             libc::SIGUSR2 => {
-                self.log.info(&format!("received {name} indicating log reopen request"));
+                log::info!("received {name} indicating log reopen request");
                 self.reopen_logs();
             }
-            _ => self.log.log(LogLevel::Blather, &format!("received {name} indicating nothing")),
+            _ => blather!("received {name} indicating nothing"),
         }
     }
 
@@ -538,7 +638,7 @@ impl Supervisor {
             let path = self.log.path().map(|p| p.display().to_string()).unwrap_or_default();
             let msg = format!("could not reopen the log file {path}: {e}; still writing to the previous one");
             eprintln!("supervisord: {msg}");
-            self.log.error(&msg);
+            log::error!("{msg}");
         }
         let mut failures = Vec::new();
         for m in self.procs.values_mut() {
@@ -550,13 +650,13 @@ impl Supervisor {
             }
         }
         for f in failures {
-            self.log.error(&f);
+            log::error!("{f}");
         }
     }
 
     /// The restart RPC: the same as SIGHUP; a broken config is the caller's error.
     pub fn request_restart(&mut self) -> Result<(), String> {
-        self.log.warn("restart requested through XML-RPC");
+        log::warn!("restart requested through XML-RPC");
         self.request_reload()
     }
 
@@ -565,11 +665,12 @@ impl Supervisor {
         match (self.reload_config)() {
             Ok(new) => {
                 self.pending = Some(new);
+                self.sd_notify(super::sdnotify::Notifier::reloading);
                 self.begin_stop(Mood::Restarting);
                 Ok(())
             }
             Err(e) => {
-                self.log.error(&format!("reload failed, still running the previous configuration: {e}"));
+                log::error!("reload failed, still running the previous configuration: {e}");
                 Err(e)
             }
         }
@@ -587,6 +688,9 @@ impl Supervisor {
         }
         let first = self.mood == Mood::Running;
         self.mood = mood;
+        if mood == Mood::Shutdown {
+            self.sd_notify(super::sdnotify::Notifier::stopping);
+        }
         if first {
             self.notify(Kind::SupervisorStopping, Vec::new());
             self.stop_queue = self.groups.iter().map(|g| g.config.name.clone()).collect();
@@ -621,17 +725,11 @@ impl Supervisor {
         ids.sort_by_key(|id| self.procs.get(id).map(|m| m.proc.config.priority));
         ids.reverse();
         for id in ids {
-            let mut fx = Vec::new();
-            if let Some(m) = self.procs.get_mut(&id) {
-                match m.proc.state {
-                    State::Running | State::Starting => {
-                        let _ = m.proc.stop(&mut fx);
-                    }
-                    State::Backoff => m.proc.give_up(&mut fx),
-                    _ => {}
-                }
+            let up = self.procs.get(&id).is_some_and(|m| m.proc.state.is_running());
+            if up {
+                // Dependents first: they are stopped before it, whatever their group.
+                let _ = self.stop_ordered(id, true);
             }
-            self.apply(id, fx);
         }
     }
 
@@ -662,6 +760,7 @@ impl Supervisor {
             Timer::Tail { id } => crate::rpc::server::on_tail_timer(self, id),
             Timer::Tick(period) => self.on_tick(period),
             Timer::Accept(idx) => crate::rpc::server::resume_accept(self, idx),
+            Timer::ProbeTimeout(id) => self.on_probe_timeout(id),
             Timer::Leftovers(pgid) => self.on_leftovers_timer(pgid),
             Timer::Sweep => self.on_sweep_timer(),
             Timer::HeldLine { id, channel } => self.on_held_line(id, channel),
@@ -671,7 +770,7 @@ impl Supervisor {
                 }
                 let names = self.unstopped();
                 if !names.is_empty() {
-                    self.log.info(&format!("waiting for {} to die", names.join(", ")));
+                    log::info!("waiting for {} to die", names.join(", "));
                     self.reactor.schedule_in(Duration::from_secs(3), Timer::ShutdownReport);
                 }
             }
@@ -696,13 +795,13 @@ impl Supervisor {
         if sd.pidfile != old_pidfile {
             let _ = std::fs::remove_file(&old_pidfile);
             if let Err(e) = super::lifecycle::write_pidfile(&sd.pidfile) {
-                self.log.critical(&e);
+                crit!("{e}");
             }
         }
         // The AUTO logs of the old processes go, as at every start.
         if !sd.nocleanup {
             for w in super::lifecycle::clear_auto_logs(&sd.childlogdir, &sd.identifier) {
-                self.log.warn(&w);
+                log::warn!("{w}");
             }
         }
         if servers_changed {
@@ -710,17 +809,18 @@ impl Supervisor {
         }
         if let Err(e) = self.log.open(&self.cfg.supervisord) {
             eprintln!("supervisord: {e}");
-            self.log.error(&format!("{e}; logging continues to the previous target"));
+            log::error!("{e}; logging continues to the previous target");
         }
         for w in self.cfg.warnings.clone() {
-            self.log.warn(&w);
+            log::warn!("{w}");
         }
         self.mood = Mood::Running;
         self.bus = Bus::default();
         self.add_configured_groups();
         self.notify(Kind::SupervisorRunning, Vec::new());
-        self.log.info(&format!("supervisord started with pid {}", std::process::id()));
+        log::info!("supervisord started with pid {}", std::process::id());
         self.autostart();
+        self.sd_notify(super::sdnotify::Notifier::ready);
         crate::sys::release_free_memory();
     }
 
@@ -754,6 +854,8 @@ impl Supervisor {
                     Some(&Source::ChildIn(id)) => self.on_stdin_writable(id),
                     Some(&Source::Listener(i)) => crate::rpc::server::on_listener(self, i),
                     Some(&Source::Conn(id)) => crate::rpc::server::on_conn(self, id),
+                    Some(&Source::Probe(id)) => self.on_probe_io(id),
+                    Some(&Source::Ready(id)) => self.on_ready_channel(id),
                     None => {}
                 }
             }

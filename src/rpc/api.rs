@@ -255,7 +255,7 @@ fn call_inner(sup: &mut Supervisor, method: &str, p: &[Value]) -> Result<Outcome
                 _ => return Err(fault(Code::NoFile, None)),
             }
             sup.log.clear().map_err(|_| fault(Code::Failed, None))?;
-            sup.log.info("reopening log file");
+            log::info!("reopening log file");
             done(Value::Bool(true))
         }
         "shutdown" => {
@@ -314,7 +314,7 @@ fn call_inner(sup: &mut Supervisor, method: &str, p: &[Value]) -> Result<Outcome
         "startAllProcesses" => {
             arity(p, 0, 1)?;
             let wait = wait_arg(p, 0)?;
-            let ids = all_by_priority(sup);
+            let ids = sup.dependency_order(all_by_priority(sup), true);
             Ok(all(sup, ids, |s| !s.is_running(), |sup, ns| start_process(sup, ns, wait)))
         }
         "stopProcess" => {
@@ -331,7 +331,7 @@ fn call_inner(sup: &mut Supervisor, method: &str, p: &[Value]) -> Result<Outcome
         "stopAllProcesses" => {
             arity(p, 0, 1)?;
             let wait = wait_arg(p, 0)?;
-            let ids = all_by_priority(sup);
+            let ids = sup.dependency_order(all_by_priority(sup), false);
             Ok(all(sup, ids, State::is_running, |sup, ns| stop_process(sup, ns, wait)))
         }
         "signalProcess" => {

@@ -38,8 +38,18 @@ pub fn capped(v: i64) -> i64 {
 /// getProcessInfo's description: pid and uptime, the error, or when it stopped.
 pub fn description(p: &crate::daemon::Process, now: i64) -> String {
     let (start, stop) = (capped(p.start_wall), capped(p.stop_wall));
+    // Our additions ride in the description, which clients only display: what a start
+    // waits for, the health verdict, sd_notify's STATUS=.
+    let extra = [p.health.as_deref(), p.notify_status.as_deref()]
+        .into_iter()
+        .flatten()
+        .map(|s| format!(", {s}"))
+        .collect::<String>();
     match p.state {
-        State::Running => format!("pid {}, uptime {}", p.pid, uptime(now - start)),
+        State::Running => format!("pid {}, uptime {}{extra}", p.pid, uptime(now - start)),
+        State::Starting if p.waiting.is_some() => {
+            format!("waiting for {}", p.waiting.as_deref().unwrap_or_default())
+        }
         State::Fatal | State::Backoff => match p.spawnerr.as_deref() {
             None | Some("") => format!("unknown error (try \"tail {}\")", p.config.name),
             Some(e) => e.to_string(),
