@@ -5,18 +5,7 @@ use super::api::{fault, Code};
 use super::xmlrpc::{Fault, Value};
 use crate::config::{GroupConfig, LogTarget, ProcessConfig};
 use crate::daemon::{ProcId, State, Supervisor};
-
-/// `H:MM:SS`, or `N day(s), H:MM:SS` (Python's timedelta).
-pub fn uptime(secs: i64) -> String {
-    let secs = secs.max(0);
-    let (days, rem) = (secs / 86_400, secs % 86_400);
-    let hms = format!("{}:{:02}:{:02}", rem / 3600, rem % 3600 / 60, rem % 60);
-    match days {
-        0 => hms,
-        1 => format!("1 day, {hms}"),
-        n => format!("{n} days, {hms}"),
-    }
-}
+pub use crate::wire::uptime;
 
 /// `Nov 21 05:37 AM` in local time.
 pub fn short_local_time(secs: i64) -> String {
