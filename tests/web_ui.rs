@@ -201,6 +201,13 @@ fn bad_requests_change_nothing_and_names_are_escaped() {
         (400, get(port, "/tail.html?processname=victim&channel=stdin", "")),
         (404, get(port, "/no/such/page", "")),
         (405, http(port, "DELETE /metrics HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")),
+        (
+            405,
+            http(
+                port,
+                "HEAD /index.html?processname=victim&action=stop HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+            ),
+        ),
     ];
     for (want, (got, head, body)) in &cases {
         assert_eq!(got, want, "{head}\n{body}");
