@@ -17,7 +17,7 @@ pub enum Target {
 
 /// `group:process`, `group:*`, `group:`, or `name` (meaning `name:name`).
 pub fn lookup(sup: &Supervisor, namespec: &str) -> Option<Target> {
-    let (group, process) = crate::rpc::api::split_namespec(namespec);
+    let (group, process) = crate::wire::names::split_namespec(namespec);
     let g = sup.groups.iter().find(|g| g.config.name == group)?;
     let Some(process) = process else { return Some(Target::Group(group.to_string())) };
     g.members

@@ -43,8 +43,7 @@ pub struct Snapshot {
 fn row(sup: &Supervisor, id: ProcId, sampler: Option<&mut Sampler>, at: Instant) -> Option<Row> {
     let m = sup.procs.get(&id)?;
     let p = &m.proc;
-    let info = crate::rpc::info::process_info(sup, id);
-    let description = info.get("description").and_then(|v| v.as_str()).unwrap_or("").to_string();
+    let description = crate::rpc::info::description(p, crate::daemon::wall_now());
     let usage = sampler.filter(|_| p.pid != 0).and_then(|s| s.sample(p.pid, at));
     Some(Row {
         namespec: crate::rpc::api::namespec(&p.config.group, &p.config.name),
