@@ -393,3 +393,31 @@ fn with_a_periodic_check_the_daemon_wakes_only_at_its_interval() {
     eprintln!("wake-ups in 4 s with a 1 s tcp check: {woke}");
     assert!((2..=16).contains(&woke), "{woke} wake-ups in 4 s with one check a second");
 }
+
+#[test]
+fn stop_all_stops_dependents_first_and_start_all_lists_every_program() {
+    let body = format!(
+        "{CONTROL}[program:a]\ncommand=/bin/sh -c 'sleep 0.5; echo up >&3; exec sleep 100'\nready=fd:3\npriority=30\n\n\
+         [program:b]\ncommand=/bin/sleep 101\nstartsecs=0\ndepends_on=a\npriority=20\n\n\
+         [program:c]\ncommand=/bin/sleep 102\nstartsecs=0\ndepends_on=b\npriority=10\n"
+    );
+    let d = Daemon::start("rdy-all", &body);
+    assert!(d.wait_log("success: c entered RUNNING", SOON), "{}", d.log());
+    let out = ctl(&d, &["stop", "all"]);
+    for name in ["a", "b", "c"] {
+        assert!(out.contains(&format!("{name}: stopped")), "{out}");
+    }
+    let log = d.log();
+    let (c, b, a) = (at(&log, "stopped: c"), at(&log, "stopped: b"), at(&log, "stopped: a"));
+    assert!(c < b && b < a, "stop all was not in reverse dependency order:\n{log}");
+
+    let out = ctl(&d, &["start", "all"]);
+    for name in ["a", "b", "c"] {
+        assert!(out.contains(&format!("{name}: started")), "{out}\n{}", d.log());
+    }
+    let log = d.log();
+    let restart = at(&log, "stopped: a");
+    let later = &log[restart..];
+    assert!(at(later, "success: a entered RUNNING") < at(later, "spawned: 'b'"), "{later}");
+    assert!(at(later, "success: b entered RUNNING") < at(later, "spawned: 'c'"), "{later}");
+}

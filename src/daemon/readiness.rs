@@ -37,9 +37,10 @@ impl Supervisor {
         let name = m.proc.config.name.clone();
         match m.proc.config.supervision.ready {
             Some(Probe::Fd(n)) => {
-                let (r, w) =
-                    rustix::pipe::pipe_with(rustix::pipe::PipeFlags::CLOEXEC | rustix::pipe::PipeFlags::NONBLOCK)
-                        .map_err(|e| format!("cannot make the notification pipe of '{name}': {e}"))?;
+                // Only the daemon's end is non-blocking: the program writes as to any fd.
+                let (r, w) = rustix::pipe::pipe_with(rustix::pipe::PipeFlags::CLOEXEC)
+                    .map_err(|e| format!("cannot make the notification pipe of '{name}': {e}"))?;
+                let _ = rustix::io::ioctl_fionbio(&r, true);
                 let key = self.reactor.add(&r, Source::Ready(id), false).map_err(|e| e.to_string())?;
                 if let Some(m) = self.procs.get_mut(&id) {
                     m.ready_channel = Some(Channel::Fd { fd: r, key, seen: 0 });
