@@ -263,7 +263,12 @@ pub(crate) fn read(r: &Reader, section: &str, names: &Names) -> Result<Supervisi
         s.depends_on = super::values::list_of_strings(&list).into_iter().filter(|d| !d.is_empty()).collect();
     }
     let mut ready_keys: Vec<(&str, Probe)> = Vec::new();
-    if let Some(v) = get("ready")? {
+    // A log: pattern is taken as written, like ready_log_line.
+    let ready = match r.get_raw(section, "ready") {
+        Some(raw) if raw.trim_start().starts_with("log:") => Some(raw.to_string()),
+        _ => get("ready")?,
+    };
+    if let Some(v) = ready {
         if v.trim() != "startsecs" {
             ready_keys.push(("ready", probe(&v).map_err(|m| r.err(section, Some("ready"), m))?));
         }
