@@ -224,6 +224,8 @@ fn shutdown_on_unexpected_exits_with_the_programs_code_instead_of_restarting() {
     let log = c.log();
     assert!(log.contains("shutting down: main exited with exit status 3 (shutdown_on=unexpected)"), "{log}");
     assert_eq!(log.matches("spawned: 'main'").count(), 1, "it was restarted:\n{log}");
+    let exited = log.find("exited: main (exit status 3; not expected)").expect(&log);
+    assert!(exited < log.find("shutting down: main").unwrap(), "the cause is logged after its consequence:\n{log}");
 }
 
 #[test]
@@ -305,6 +307,15 @@ fn sigterm_exits_0_and_sweeps_double_forked_daemons_term_then_kill() {
     assert!(everyone.len() >= 3, "{everyone:?}");
 
     c.signal("TERM");
+    // During the grace (the stubborn daemon holds it open for 3 s), what the SIGTERM
+    // ended is reaped at once.
+    assert!(c.wait_log("sending SIGTERM to every process left in the PID namespace"), "{}", c.log());
+    assert!(wait_until(WAIT, || c.dir.join("termed").exists()), "{}", c.log());
+    assert!(
+        wait_until(WAIT, || zombie_children(init).is_empty()),
+        "zombies under PID 1 during the grace: {:?}",
+        zombie_children(init)
+    );
     assert_eq!(c.wait_exit(WAIT), Some(0), "{}", c.log());
     let log = c.log();
     assert!(log.contains("stopped: launcher (terminated by SIGTERM)"), "{log}");
@@ -398,6 +409,38 @@ fn a_stop_or_shutdown_asked_for_by_a_client_never_triggers_shutdown_on() {
 }
 
 #[test]
+fn a_program_that_cannot_start_shuts_down_with_status_1() {
+    let mut d = Daemon::start(
+        "ff-missing",
+        "[program:main]\ncommand=/nonexistent/main\nstartretries=0\nshutdown_on=unexpected\n\n\
+         [program:side]\ncommand=/bin/sleep 1017\nstartsecs=0\n",
+    );
+    assert_eq!(d.wait_exit(WAIT), Some(1), "{}", d.log());
+    let log = d.log();
+    assert!(log.contains("gave up: main entered FATAL state"), "{log}");
+    assert!(
+        log.contains(
+            "shutting down: main entered FATAL state (shutdown_on=unexpected); supervisord will exit with status 1"
+        ),
+        "{log}"
+    );
+}
+
+#[test]
+fn a_program_killed_through_supervisorctl_signal_does_count() {
+    // signalProcess is not a stop: the program dies on its own as far as the daemon knows.
+    let mut d = Daemon::start(
+        "ff-signal",
+        &format!("{CTL}[program:main]\ncommand=/bin/sleep 1016\nstartsecs=0\nshutdown_on=unexpected\n"),
+    );
+    assert!(d.wait_log("success: main entered RUNNING", WAIT), "{}", d.log());
+    let o = ctl(&d.conf, &["signal", "KILL", "main"]);
+    assert!(o.status.success(), "{}{}", stdout(&o), stderr(&o));
+    assert_eq!(d.wait_exit(WAIT), Some(137), "{}", d.log());
+    assert!(d.log().contains("shutting down: main was terminated by SIGKILL (shutdown_on=unexpected)"), "{}", d.log());
+}
+
+#[test]
 fn outside_a_namespace_a_second_sigint_forces_the_exit() {
     let mut d = Daemon::start(
         "ff-int",
@@ -429,8 +472,14 @@ fn what_a_group_program_leaves_behind_is_stopped_then_killed() {
     assert!(wait_until(WAIT, || !pid_alive(polite)), "the worker survived its wrapper:\n{}", d.log());
     assert!(wait_until(WAIT, || !pid_alive(stubborn)), "the TERM-ignoring worker survived:\n{}", d.log());
     let log = d.log();
-    assert!(log.contains("outlived its leader: sent SIGTERM, SIGKILL in 1 s if anything is left"), "{log}");
-    assert!(log.contains("killed what was left of process group"), "{log}");
+    let pgid = d.spawned_pid("wrapper").unwrap();
+    assert!(
+        log.contains(&format!(
+            "wrapper left processes in its process group {pgid}: sent SIGTERM, SIGKILL in 1 s if any remain"
+        )),
+        "{log}"
+    );
+    assert!(log.contains(&format!("killed what wrapper left in its process group {pgid} with SIGKILL")), "{log}");
     assert!(wait_until(WAIT, || zombie_children(d.pid()).is_empty()));
     assert_eq!(d.stop(), Some(0));
 }

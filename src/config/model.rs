@@ -93,8 +93,8 @@ pub enum GroupKind {
 pub struct ListenerPoolConfig {
     /// Upper-case event type names, as subscribed (abstract types included), sorted.
     pub events: Vec<String>,
-    /// `len_unit=characters`: count the header's len in characters, as Supervisor 4.x on
-    /// Python 3 does and its childutils listeners expect; bytes by default.
+    /// Count the header's len in characters, as Supervisor 4.x on Python 3 does and its
+    /// childutils listeners expect (the default); `len_unit=bytes` turns it off.
     pub len_in_characters: bool,
     pub buffer_size: i64,
     pub result_handler: ResultHandler,

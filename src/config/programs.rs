@@ -130,9 +130,10 @@ fn listener_pool(r: &Reader, section: &str, warnings: &mut Vec<String>) -> Resul
     let name = section.split_once(':').map(|(_, n)| n.to_string()).unwrap_or_default();
     let priority = r.typed(section, "priority", "-1", &none, v::integer)?;
     let buffer_size = r.typed(section, "buffer_size", "10", &none, v::integer)?;
-    // Our addition (the reference ignores unknown keys, so the file stays portable).
+    // Our addition (the reference ignores unknown keys, so the file stays portable);
+    // the default counts as the reference does.
     let len_in_characters =
-        r.typed(section, "len_unit", "bytes", &none, |s| match s.trim().to_lowercase().as_str() {
+        r.typed(section, "len_unit", "characters", &none, |s| match s.trim().to_lowercase().as_str() {
             "bytes" => Ok(false),
             "characters" => Ok(true),
             _ => Err(format!("len_unit must be 'bytes' or 'characters', not {}", crate::config::ini::py_repr(s))),
@@ -264,14 +265,14 @@ fn parse_fcgi_socket(
         if let Some((host, port)) = rest.rsplit_once(':') {
             let host_ok = !host.is_empty() && !host.contains(|c: char| c.is_whitespace() || c == ':');
             if host_ok && !port.is_empty() && port.chars().all(|c| c.is_ascii_digit()) {
-                if let Ok(port) = port.parse::<u16>() {
-                    return Ok(FcgiSocket {
-                        address: FcgiAddress::Tcp { host: host.to_string(), port },
-                        backlog,
-                        owner: None,
-                        mode: None,
-                    });
-                }
+                // The reference's bounds (1..=65535) and their messages.
+                let port = v::port_number(port)?;
+                return Ok(FcgiSocket {
+                    address: FcgiAddress::Tcp { host: host.to_string(), port },
+                    backlog,
+                    owner: None,
+                    mode: None,
+                });
             }
         }
     }
@@ -369,10 +370,11 @@ fn processes_from_section(
 ) -> Result<Vec<Rc<ProcessConfig>>, ConfigError> {
     let program_name = section.split_once(':').map(|(_, n)| n).unwrap_or("");
     let program_name = v::process_or_group_name(program_name).map_err(|m| r.err(section, None, m))?;
+    // In the reference's order (a lone %s prints them in it).
     let mut common = Names::new();
     common.set_str("program_name", &program_name);
-    common.set_str("group_name", group);
     common.set_str("host_node_name", &crate::sys::hostname());
+    common.set_str("group_name", group);
 
     let s = section_settings(r, section, &common)?;
     let supervision = super::supervision::read(r, section, &common)?;
@@ -471,8 +473,7 @@ fn channel_log(
     // The reference expands a logfile value twice: once on read, once more per process.
     let logfile = match r.get(section, &lf_key, names)? {
         Some(once) => {
-            let twice =
-                super::expand::expand(&once, &r.names(names), &lf_key).map_err(|m| r.err(section, Some(&lf_key), m))?;
+            let twice = r.expand_as(section, &lf_key, &lf_key, &once, names)?;
             v::logfile_name(&twice).map_err(|m| r.err(section, Some(&lf_key), m))?
         }
         None => LogTarget::Auto,

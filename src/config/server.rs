@@ -45,9 +45,11 @@ pub fn read_with_includes(path: &Path) -> Result<(Ini, Vec<String>, Vec<String>)
         }
         return Err(e);
     };
-    let mut names = env_names();
+    // In the reference's order (a lone %s prints them in it).
+    let mut names = Names::new();
     names.set_str("here", &here);
     names.set_str("host_node_name", &crate::sys::hostname());
+    names.extend(&env_names());
     let files = super::expand::expand(&entry.value, &names, "include.files")
         .map_err(|m| ConfigError::new(m).in_file(&entry.file, Some(entry.line)).at("include", Some("files")))?;
     for pattern in files.split_whitespace() {

@@ -8,7 +8,6 @@ use super::command::CommandError;
 use super::process::State;
 use super::spawn::{self, SpawnContext};
 use super::supervisor::{wall_now, ProcId, Supervisor};
-use crate::config::LogLevel;
 
 pub enum Target {
     /// A whole group (`g:*`, `g:`).
@@ -112,11 +111,11 @@ pub fn signal(sup: &mut Supervisor, id: ProcId, sig: i32) -> Result<(), String> 
     if pid == 0 {
         return Err(format!("attempted to send {name} sig {signame} but it wasn't running"));
     }
-    sup.log.debug(&format!("sending {name} (pid {pid}) sig {signame}"));
+    log::debug!("sending {name} (pid {pid}) sig {signame}");
     match crate::sys::kill(pid, sig, false) {
         Ok(()) => Ok(()),
         Err(e) if e.raw_os_error() == Some(libc::ESRCH) => {
-            sup.log.debug(&format!("unable to signal {name} (pid {pid}), it probably just now exited on its own: {e}"));
+            log::debug!("unable to signal {name} (pid {pid}), it probably just now exited on its own: {e}");
             Ok(())
         }
         Err(e) => {
@@ -174,6 +173,6 @@ pub fn send_stdin(sup: &mut Supervisor, id: ProcId, data: &[u8]) -> Result<(), S
 /// sendRemoteCommEvent: the event reaches listeners subscribed to
 /// REMOTE_COMMUNICATION (event delivery is its own module).
 pub fn remote_comm_event(sup: &mut Supervisor, kind: &str, data: &str) {
-    sup.log.log(LogLevel::Debug, &format!("remote communication event: type:{kind} ({} bytes)", data.len()));
+    log::debug!("remote communication event: type:{kind} ({} bytes)", data.len());
     sup.notify(super::events::Kind::RemoteCommunication, format!("type:{kind}\n{data}").into_bytes());
 }

@@ -216,13 +216,13 @@ impl Supervisor {
                     m.proc.config.name,
                     log_path_text(&log.path)
                 );
-                self.log.error(&msg);
+                log::error!("{msg}");
             }
             Ok(()) if log.failing => {
                 log.failing = false;
                 let path = log_path_text(&log.path);
                 let msg = format!("writing the {} log of {} ({path}) again", channel.name(), m.proc.config.name);
-                self.log.info(&msg);
+                log::info!("{msg}");
             }
             _ => {}
         }
@@ -241,8 +241,8 @@ impl Supervisor {
             }
         }
         if debug {
-            let msg = format!("'{}' {} output:\n{}", m.proc.config.name, channel.name(), String::from_utf8_lossy(data));
-            self.log.debug(&msg);
+            let name = crate::config::ini::py_repr(&m.proc.config.name);
+            log::debug!("{name} {} output:\n{}", channel.name(), super::output::mainlog_text(data));
         }
     }
 }

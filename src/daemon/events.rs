@@ -2,9 +2,11 @@
 //! buffers with serials, the envelope written to a listener, and the READY/RESULT
 //! protocol read from it.
 //!
-//! One deliberate difference from Supervisor 4.3.0: the header's `len` counts payload
-//! BYTES, as the protocol documents and non-Python listeners need; the reference counts
-//! characters (its issue #1243). They agree for ASCII payloads.
+//! The header's `len` counts payload characters by default, as Supervisor 4.3.0 does and
+//! its `supervisor.childutils` listeners read, so stock listeners never wait for a
+//! payload that is shorter than announced. A pool with `len_unit=bytes` gets byte counts
+//! instead, as the protocol documents and listeners reading binary input need (the
+//! reference's issue #1243). They agree for ASCII payloads.
 
 use std::collections::VecDeque;
 
@@ -111,7 +113,7 @@ impl Pool {
     pub fn new(name: &str, subscriptions: Vec<String>, buffer_size: i64) -> Pool {
         Pool {
             name: name.to_string(),
-            len_in_characters: false,
+            len_in_characters: true,
             subscriptions,
             buffer: VecDeque::new(),
             buffer_size: usize::try_from(buffer_size).unwrap_or(1).max(1),

@@ -8,7 +8,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use super::events::{envelope, Event, Kind, Listener, ListenerState, Pool, Pooled, Signal};
 use super::process::State;
 use super::supervisor::{ProcId, Supervisor, Timer};
-use crate::config::{LogLevel, ResultHandler};
+use crate::config::ResultHandler;
 
 pub const TICK_PERIODS: [u64; 3] = [5, 60, 3600];
 
@@ -43,23 +43,22 @@ impl Supervisor {
             }
         }
         for msg in overflows {
-            self.log.error(&msg);
+            log::error!("{msg}");
         }
     }
 
     /// A failed delivery goes back to the head of its pool's buffer.
     fn rebuffer(&mut self, pool: &str, item: Pooled) {
         let Some(p) = self.bus.pools.iter_mut().find(|p| p.name == pool) else { return };
-        let msg = format!(
+        log::debug!(
             "rebuffering event {} for pool {pool} (buf size={}, max={})",
             item.event.serial.unwrap_or(0),
             p.buffer.len(),
             p.buffer_size
         );
         let dropped = p.accept(item.event, true, Some(item.pool_serial));
-        self.log.debug(&msg);
         if let Some(d) = dropped {
-            self.log.error(&format!("pool {pool} event buffer overflowed, discarding event {d}"));
+            log::error!("pool {pool} event buffer overflowed, discarding event {d}");
         }
     }
 
@@ -85,16 +84,16 @@ impl Supervisor {
                 let bytes = envelope(&self.cfg.supervisord.identifier, &pool_name, &item, chars);
                 let name = self.procs.get(&id).map(|m| m.proc.config.name.clone()).unwrap_or_default();
                 if self.write_stdin(id, &bytes).is_err() {
-                    self.log.debug(&format!(
+                    log::debug!(
                         "epipe occurred while sending event {} to listener {name}, listener state unchanged",
                         item.event.serial.unwrap_or(0)
-                    ));
+                    );
                     if let Some(p) = self.bus.pools.get_mut(pi) {
                         p.accept(item.event, true, Some(item.pool_serial));
                     }
                     break;
                 }
-                self.log.debug(&format!("event {} sent to listener {name}", item.event.serial.unwrap_or(0)));
+                log::debug!("event {} sent to listener {name}", item.event.serial.unwrap_or(0));
                 if let Some(l) = self.procs.get_mut(&id).and_then(|m| m.listener.as_mut()) {
                     l.state = ListenerState::Busy;
                     l.event = Some(item);
@@ -121,29 +120,27 @@ impl Supervisor {
         for s in signals {
             match s {
                 Signal::StateChanged(from, to) => {
-                    self.log.debug(&format!("{name}: {} -> {}", from.name(), to.name()));
+                    log::debug!("{name}: {} -> {}", from.name(), to.name());
                     if to == ListenerState::Unknown {
-                        self.log.warn(&format!(
-                            "{name}: has entered the UNKNOWN state and will no longer receive events, this usually indicates the process violated the eventlistener protocol"
-                        ));
+                        log::warn!("{name}: has entered the UNKNOWN state and will no longer receive events, this usually indicates the process violated the eventlistener protocol");
                     }
                 }
                 Signal::Result { accepted, body } => match self.handle_result(&pool, accepted, &body) {
-                    Ok(true) => self.log.debug(&format!("{name}: event was processed")),
+                    Ok(true) => log::debug!("{name}: event was processed"),
                     Ok(false) => {
-                        self.log.warn(&format!("{name}: event was rejected"));
+                        log::warn!("{name}: event was rejected");
                         if let Some(item) = in_flight.clone() {
                             self.rebuffer(&pool, item);
                         }
                     }
                     Err(()) => {
                         // As the reference treats a handler that raised.
-                        self.log.warn(&format!("{name}: event caused an error"));
+                        log::warn!("{name}: event caused an error");
                         if let Some(l) = self.procs.get_mut(&id).and_then(|m| m.listener.as_mut()) {
                             let from = l.state;
                             l.state = ListenerState::Unknown;
                             l.event = None;
-                            self.log.debug(&format!("{name}: {} -> {}", from.name(), ListenerState::Unknown.name()));
+                            log::debug!("{name}: {} -> {}", from.name(), ListenerState::Unknown.name());
                         }
                         if let Some(item) = in_flight.clone() {
                             self.rebuffer(&pool, item);
@@ -151,7 +148,7 @@ impl Supervisor {
                     }
                 },
                 Signal::BadResultLine(line) => {
-                    self.log.warn(&format!("{name}: bad result line: '{line}'"));
+                    log::warn!("{name}: bad result line: '{line}'");
                     if let Some(item) = in_flight.clone() {
                         self.rebuffer(&pool, item);
                     }
@@ -245,9 +242,7 @@ impl Supervisor {
             pid,
             tries,
         );
-        if self.log.enabled(LogLevel::Trace) {
-            self.log.log(LogLevel::Trace, &format!("{} -> {}", m.proc.config.name, to.name()));
-        }
+        log::trace!("{} -> {}", m.proc.config.name, to.name());
         self.notify(Kind::ProcessState(to), payload);
     }
 }

@@ -12,7 +12,8 @@ mod fcgi;
 mod lifecycle;
 mod listeners;
 mod logfile;
-mod mainlog;
+pub(crate) mod mainlog;
+pub(crate) use mainlog::{crit, log_at};
 mod options;
 mod output;
 mod probe;
@@ -20,6 +21,7 @@ mod process;
 pub mod procstat;
 mod reactor;
 mod readiness;
+pub mod sdnotify;
 mod shutdown;
 mod spawn;
 mod supervisor;
@@ -124,18 +126,18 @@ fn run(progname: &str, path: &Path, args: options::Args, cfg: ServerConfig) -> i
         return usage_error(progname, &msg);
     }
     if let Some(c) = critical {
-        log.critical(&c);
+        crit!("{c}");
     }
     for w in &cfg.warnings {
-        log.warn(w);
+        log::warn!("{w}");
     }
     for i in cfg.infos.iter().chain(user_info.iter()).chain(rlimit_infos.iter()) {
-        log.info(i);
+        log::info!("{i}");
     }
     let sd = cfg.supervisord.clone();
     if !sd.nocleanup {
         for w in lifecycle::clear_auto_logs(&sd.childlogdir, &sd.identifier) {
-            log.warn(&w);
+            log::warn!("{w}");
         }
     }
     let reload_path: PathBuf = path.to_path_buf();
@@ -150,14 +152,14 @@ fn run(progname: &str, path: &Path, args: options::Args, cfg: ServerConfig) -> i
     sup.add_configured_groups();
     sup.http.listeners = listeners;
     for (critical, note) in notes {
-        sup.log.log(if critical { config::LogLevel::Critical } else { config::LogLevel::Info }, &note);
+        log_at!(if critical { config::LogLevel::Critical } else { config::LogLevel::Info }, "{note}");
     }
     crate::rpc::server::register(&mut sup);
     if !sd.nodaemon {
         match lifecycle::daemonize(&sd) {
-            Ok(lines) => lines.iter().for_each(|l| sup.log.info(l)),
+            Ok(lines) => lines.iter().for_each(|l| log::info!("{l}")),
             Err(msg) => {
-                sup.log.critical(&msg);
+                crit!("{msg}");
                 return 1;
             }
         }
@@ -166,18 +168,19 @@ fn run(progname: &str, path: &Path, args: options::Args, cfg: ServerConfig) -> i
     let wrote_pidfile = match lifecycle::write_pidfile(&sd.pidfile) {
         Ok(()) => true,
         Err(msg) => {
-            sup.log.critical(&msg);
+            crit!("{msg}");
             false
         }
     };
-    sup.log.info(&format!("supervisord started with pid {}", std::process::id()));
+    log::info!("supervisord started with pid {}", std::process::id());
     sup.notify(events::Kind::SupervisorRunning, Vec::new());
     sup.autostart();
+    sup.sd_notify(sdnotify::Notifier::ready);
     crate::sys::release_free_memory();
     let code = match sup.run() {
         Ok(supervisor::Exit::Shutdown(code)) => code,
         Err(e) => {
-            sup.log.critical(&format!("the event loop failed: {e}"));
+            crit!("the event loop failed: {e}");
             1
         }
     };

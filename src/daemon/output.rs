@@ -261,9 +261,53 @@ impl ChannelLog {
     }
 }
 
+/// The text of a chunk of child output as the main log shows it: the chunk decoded
+/// as UTF-8 when it is valid, else `Undecodable: ` and Python's repr of the bytes
+/// (the reference decodes each read on its own, so a character split across two
+/// reads shows as undecodable there too).
+pub fn mainlog_text(data: &[u8]) -> Cow<'_, str> {
+    match std::str::from_utf8(data) {
+        Ok(text) => Cow::Borrowed(text),
+        Err(_) => Cow::Owned(format!("Undecodable: {}", py_bytes_repr(data))),
+    }
+}
+
+/// Python's `repr()` of a bytes object: `b'...'`, double quotes when the bytes hold a
+/// `'` and no `"`, printable ASCII as is, the rest escaped.
+pub fn py_bytes_repr(data: &[u8]) -> String {
+    let quote = if data.contains(&b'\'') && !data.contains(&b'"') { b'"' } else { b'\'' };
+    let mut out = String::with_capacity(data.len() + 3);
+    out.push('b');
+    out.push(quote as char);
+    for &b in data {
+        match b {
+            b'\\' => out.push_str("\\\\"),
+            b'\n' => out.push_str("\\n"),
+            b'\r' => out.push_str("\\r"),
+            b'\t' => out.push_str("\\t"),
+            b if b == quote => {
+                out.push('\\');
+                out.push(b as char);
+            }
+            0x20..=0x7e => out.push(b as char),
+            b => out.push_str(&format!("\\x{b:02x}")),
+        }
+    }
+    out.push(quote as char);
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn undecodable_output_reads_like_python_bytes_repr() {
+        assert_eq!(mainlog_text(b"caf\xc3\xa9\n"), "café\n");
+        assert_eq!(mainlog_text(b"\x88\n"), "Undecodable: b'\\x88\\n'");
+        assert_eq!(py_bytes_repr(b"it's\t\\\x7f\x00"), "b\"it's\\t\\\\\\x7f\\x00\"");
+        assert_eq!(py_bytes_repr(b"'\"\r\xff"), "b'\\'\"\\r\\xff'");
+    }
 
     #[test]
     fn strips_ansi_color_sequences() {

@@ -329,7 +329,7 @@ impl Process {
         self.last_probe_failure = None;
         self.notify_status = None;
         self.health = None;
-        self.last_exit = None;
+        let previous_exit = self.last_exit.take();
         self.exitstatus = None;
         if let Some(why) = self.start_limit_hit(now) {
             self.spawnerr = Some(why.clone());
@@ -337,6 +337,8 @@ impl Process {
             self.change(State::Fatal, true, fx);
             self.log(LogLevel::Info, format!("gave up: {} entered FATAL state, {why}", self.config.name), fx);
             self.arm_cooldown(fx);
+            // The start limit's FATAL ends the container like any other FATAL.
+            self.fatal_shutdown(previous_exit, fx);
             return;
         }
         self.spawnerr = None;
@@ -405,10 +407,11 @@ impl Process {
     pub fn spawn_failed(&mut self, msg: String, allow_start: bool, fx: &mut Vec<Effect>) {
         self.log(LogLevel::Info, format!("spawnerr: {msg}"), fx);
         self.spawnerr = Some(msg);
-        self.enter_backoff(allow_start, fx);
+        self.enter_backoff(allow_start, true, fx);
     }
 
-    fn enter_backoff(&mut self, allow_start: bool, fx: &mut Vec<Effect>) {
+    /// `may_shut_down`: false when this exit has triggered shutdown_on already.
+    fn enter_backoff(&mut self, allow_start: bool, may_shut_down: bool, fx: &mut Vec<Effect>) {
         self.backoff += 1;
         self.change(State::Backoff, true, fx);
         if self.backoff > self.config.startretries {
@@ -418,15 +421,21 @@ impl Process {
                 format!("gave up: {} entered FATAL state, too many start retries too quickly", self.config.name),
                 fx,
             );
-            if self.config.shutdown_on == ShutdownOn::Fatal {
-                // No exit status when the last attempt never made a process (command
-                // not found): 1, the generic failure.
-                let code = self.last_exit.map_or(1, ExitStatus::shell_code);
-                self.shut_down(code, "entered FATAL state".into(), fx);
+            if may_shut_down {
+                self.fatal_shutdown(self.last_exit, fx);
             }
         } else if allow_start {
             let delay = self.backoff_delay();
             self.arm(delay, TimerKind::Backoff, fx);
+        }
+    }
+
+    /// FATAL fires every shutdown_on level, `fatal` and those that include it. `last` is
+    /// how the last attempt ended; none when it never made a process (command not
+    /// found): then 1, the generic failure.
+    fn fatal_shutdown(&self, last: Option<ExitStatus>, fx: &mut Vec<Effect>) {
+        if self.config.shutdown_on != ShutdownOn::Never {
+            self.shut_down(last.map_or(1, ExitStatus::shell_code), "entered FATAL state".into(), fx);
         }
     }
 
@@ -687,20 +696,15 @@ impl Process {
         self.last_exit = Some(status);
         let stopping = self.killing;
         let leftovers = (self.config.stopasgroup || self.config.killasgroup).then_some(self.pid);
-        // A stop someone asked for never triggers shutdown_on.
+        // A stop someone asked for never triggers shutdown_on. Nor does the stop of a
+        // program that never got ready: that is a failed start, retried, then FATAL.
         let shut_down = !stopping
+            && self.start_failed.is_none()
             && match self.config.shutdown_on {
                 ShutdownOn::Exit => true,
                 ShutdownOn::Unexpected => !expected,
                 ShutdownOn::Fatal | ShutdownOn::Never => false,
             };
-        if shut_down {
-            let what = match status {
-                ExitStatus::Code(_) => format!("exited with {how}"),
-                ExitStatus::Signal { .. } => format!("was {how}"),
-            };
-            self.shut_down(status.shell_code(), what, fx);
-        }
         if self.killing {
             self.killing = false;
             self.exitstatus = Some(es);
@@ -716,7 +720,7 @@ impl Process {
             self.exitstatus = None;
             self.spawnerr = Some(why);
             self.log(LogLevel::Warn, format!("exited: {name} ({how}; not expected)"), fx);
-            self.enter_backoff(allow_start && !shut_down, fx);
+            self.enter_backoff(allow_start, true, fx);
         } else if (too_quickly || has_ready) && self.state == State::Starting {
             self.pid = 0;
             self.exitstatus = None;
@@ -726,7 +730,7 @@ impl Process {
                 "Exited too quickly (process log may have details)".into()
             });
             self.log(LogLevel::Warn, format!("exited: {name} ({how}; not expected)"), fx);
-            self.enter_backoff(allow_start && !shut_down, fx);
+            self.enter_backoff(allow_start && !shut_down, !shut_down, fx);
         } else {
             self.backoff = 0;
             self.exitstatus = Some(es);
@@ -754,6 +758,13 @@ impl Process {
             } else if restart && allow_start && !shut_down {
                 self.start(now, wall, fx);
             }
+        }
+        if shut_down {
+            let what = match status {
+                ExitStatus::Code(_) => format!("exited with {how}"),
+                ExitStatus::Signal { .. } => format!("was {how}"),
+            };
+            self.shut_down(status.shell_code(), what, fx);
         }
         if let Some(pgid) = leftovers.filter(|&p| p != 0) {
             // After a stop sent to the group, the group has had its stop signal.
@@ -1207,6 +1218,41 @@ mod tests {
     }
 
     #[test]
+    fn shutdown_on_with_start_limits_and_readiness() {
+        // The start limit's FATAL fires shutdown_on with the last exit's status.
+        let mut cfg = config("limited");
+        cfg.startsecs = 0;
+        cfg.autorestart = AutoRestart::Always;
+        cfg.shutdown_on = ShutdownOn::Fatal;
+        cfg.supervision.start_limit = Some((2, Duration::from_secs(10)));
+        let mut h = Harness::new(cfg);
+        h.start();
+        h.exit(ExitStatus::Code(6));
+        assert!(h.shutdowns.is_empty());
+        h.exit(ExitStatus::Code(7));
+        assert_eq!(h.p.state, State::Fatal);
+        assert_eq!(h.shutdowns.iter().map(|s| s.0).collect::<Vec<_>>(), vec![7]);
+
+        // Stopped for not getting ready: a failed start (retried), not an exit.
+        let mut cfg = config("slow");
+        cfg.shutdown_on = ShutdownOn::Unexpected;
+        cfg.startretries = 1;
+        cfg.supervision.ready = Some(crate::config::supervision::Probe::Notify);
+        cfg.supervision.ready_timeout = Duration::from_secs(5);
+        let mut h = Harness::new(cfg);
+        h.start();
+        h.advance(Duration::from_secs(5));
+        h.exit(ExitStatus::Signal { sig: 15, core: false });
+        assert_eq!(h.p.state, State::Backoff);
+        assert!(h.shutdowns.is_empty(), "{:?}", h.shutdowns);
+        h.fire_next();
+        h.advance(Duration::from_secs(5));
+        h.exit(ExitStatus::Signal { sig: 15, core: false });
+        assert_eq!(h.p.state, State::Fatal);
+        assert_eq!(h.shutdowns.iter().map(|s| s.0).collect::<Vec<_>>(), vec![143]);
+    }
+
+    #[test]
     fn readiness_probe_gates_running_and_its_timeout_is_a_failed_start() {
         let mut cfg = config("db");
         cfg.supervision.ready = Some(crate::config::supervision::Probe::Exec("true".into()));
@@ -1346,14 +1392,27 @@ mod tests {
         assert_eq!(h.shutdowns[0].0, 137);
         assert!(h.shutdowns[0].1.contains("main entered FATAL state (shutdown_on=fatal)"), "{}", h.shutdowns[0].1);
 
-        // A command that never started has no status: 1.
-        let mut cfg = config("missing");
-        cfg.shutdown_on = ShutdownOn::Fatal;
+        // A command that never started has no status: 1. Every level fires on FATAL.
+        for mode in [ShutdownOn::Fatal, ShutdownOn::Unexpected, ShutdownOn::Exit] {
+            let mut cfg = config("missing");
+            cfg.shutdown_on = mode;
+            cfg.startretries = 0;
+            let mut h = Harness::new(cfg);
+            h.spawn_ok = false;
+            h.start();
+            assert_eq!(h.shutdowns.iter().map(|s| s.0).collect::<Vec<_>>(), vec![1], "{mode:?}");
+        }
+        // A quick exit that fires shutdown_on=exit and also exhausts the retries
+        // asks for one shutdown, not two.
+        let mut cfg = config("once");
+        cfg.shutdown_on = ShutdownOn::Exit;
         cfg.startretries = 0;
         let mut h = Harness::new(cfg);
-        h.spawn_ok = false;
         h.start();
-        assert_eq!(h.shutdowns.first().map(|s| s.0), Some(1));
+        h.exit(ExitStatus::Code(4));
+        assert_eq!(h.p.state, State::Fatal);
+        assert_eq!(h.shutdowns.len(), 1);
+        assert!(h.shutdowns[0].1.contains("once exited with exit status 4 (shutdown_on=exit)"), "{:?}", h.shutdowns);
     }
 
     #[test]

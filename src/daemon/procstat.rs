@@ -9,7 +9,8 @@ use std::time::Instant;
 pub struct Usage {
     /// User plus system CPU time since the process started.
     pub cpu_seconds: f64,
-    /// Over the interval since the previous sample; None at the first sample.
+    /// Over the interval since the previous sample of this pid (at the first sample,
+    /// over the process's life so far); None when that interval is empty.
     pub cpu_percent: Option<f64>,
     pub rss_bytes: u64,
     pub threads: u64,
@@ -61,23 +62,27 @@ impl Sampler {
         let path = if pid == 0 { "/proc/self/stat".to_string() } else { format!("/proc/{pid}/stat") };
         let stat = parse_stat(&std::fs::read_to_string(path).ok()?)?;
         let hz = rustix::param::clock_ticks_per_second().max(1) as f64;
-        let cpu_percent = match self.last.insert(pid, (stat.ticks, now)) {
-            Some((ticks, then)) => {
-                let dt = now.saturating_duration_since(then).as_secs_f64();
-                (dt > 0.0).then(|| stat.ticks.saturating_sub(ticks) as f64 / hz / dt * 100.0)
-            }
-            None => None,
-        };
         if self.boot.is_none() {
             self.boot = boot_time();
         }
+        let start_time = self.boot.unwrap_or(0) as f64 + stat.start_ticks as f64 / hz;
+        let (ticks, dt) = match self.last.insert(pid, (stat.ticks, now)) {
+            Some((ticks, then)) => {
+                (stat.ticks.saturating_sub(ticks), now.saturating_duration_since(then).as_secs_f64())
+            }
+            None => {
+                let wall = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
+                (stat.ticks, wall.as_secs_f64() - start_time)
+            }
+        };
+        let cpu_percent = (dt > 0.0 && self.boot.is_some()).then(|| ticks as f64 / hz / dt * 100.0);
         Some(Usage {
             cpu_seconds: stat.ticks as f64 / hz,
             cpu_percent,
             rss_bytes: stat.rss_pages * rustix::param::page_size() as u64,
             threads: stat.threads,
             fds: count_fds(pid),
-            start_time: self.boot.unwrap_or(0) as f64 + stat.start_ticks as f64 / hz,
+            start_time,
         })
     }
 
@@ -105,7 +110,7 @@ mod tests {
         let mut s = Sampler::default();
         let t0 = Instant::now();
         let first = s.sample(0, t0).unwrap();
-        assert!(first.cpu_percent.is_none());
+        assert!(first.cpu_percent.unwrap() >= 0.0, "over the life so far");
         assert!(first.rss_bytes > 0 && first.threads >= 1 && first.fds.unwrap() >= 3);
         let later = s.sample(0, t0 + std::time::Duration::from_secs(1)).unwrap();
         assert!(later.cpu_percent.unwrap() >= 0.0);

@@ -31,7 +31,7 @@ pub struct Ending {
     forced: Option<i32>,
     /// Process groups whose leader is gone while members remain, until they go too or
     /// their SIGKILL timer fires.
-    lingering: Vec<u32>,
+    lingering: Vec<(u32, String)>,
     sweep: Sweep,
 }
 
@@ -40,10 +40,10 @@ impl Supervisor {
     /// shutdown someone asked for stays a status-0 shutdown.
     pub(super) fn shutdown_on(&mut self, code: i32, reason: &str) {
         if self.mood == Mood::Shutdown {
-            self.log.debug(&format!("ignored ({reason}): a shutdown is already in progress"));
+            log::debug!("ignored ({reason}): a shutdown is already in progress");
             return;
         }
-        self.log.warn(reason);
+        log::warn!("{reason}");
         self.ending.code = Some(code);
         // A reload in progress is abandoned: the daemon is going away.
         self.drop_pending_reload();
@@ -60,14 +60,14 @@ impl Supervisor {
         let code = 128 + sig;
         let what =
             if names.is_empty() { String::new() } else { format!("killing {} with SIGKILL, ", names.join(", ")) };
-        self.log.warn(&format!("received {name} during shutdown: {what}exiting now with status {code}"));
+        log::warn!("received {name} during shutdown: {what}exiting now with status {code}");
         for (_, pid) in alive {
             // A program that left its process group (setsid) is killed by pid.
             if sys::kill(pid, libc::SIGKILL, true).is_err() {
                 let _ = sys::kill(pid, libc::SIGKILL, false);
             }
         }
-        for pgid in std::mem::take(&mut self.ending.lingering) {
+        for (pgid, _) in std::mem::take(&mut self.ending.lingering) {
             let _ = sys::kill(pgid, libc::SIGKILL, true);
         }
         self.ending.forced = Some(code);
@@ -85,12 +85,12 @@ impl Supervisor {
 
     /// The main process of a group-signalled program is gone: stop what it left in its
     /// process group the way a stop would have, so a crashed wrapper leaves no worker.
-    pub(super) fn stop_leftovers(&mut self, pgid: u32, signal: Option<i32>, kill_after: Duration) {
+    pub(super) fn stop_leftovers(&mut self, name: String, pgid: u32, signal: Option<i32>, kill_after: Duration) {
         match sys::kill(pgid, 0, true) {
             Ok(()) => {}
             Err(e) if e.raw_os_error() == Some(libc::ESRCH) => return,
             Err(e) => {
-                self.log.warn(&format!("cannot signal what is left of process group {pgid}: {e}"));
+                log::warn!("cannot signal what {name} left in its process group {pgid}: {e}");
                 return;
             }
         }
@@ -101,26 +101,26 @@ impl Supervisor {
             }
             None => String::new(),
         };
-        self.log.info(&format!(
-            "process group {pgid} outlived its leader: {sent}SIGKILL in {} s if anything is left",
+        log::info!(
+            "{name} left processes in its process group {pgid}: {sent}SIGKILL in {} s if any remain",
             kill_after.as_secs()
-        ));
-        if !self.ending.lingering.contains(&pgid) {
-            self.ending.lingering.push(pgid);
+        );
+        if !self.ending.lingering.iter().any(|(p, _)| *p == pgid) {
+            self.ending.lingering.push((pgid, name));
         }
         self.reactor.schedule_in(kill_after, Timer::Leftovers(pgid));
     }
 
     /// After reaping: forget the lingering groups that are empty now.
     pub(super) fn prune_lingering(&mut self) {
-        self.ending.lingering.retain(|&pgid| sys::kill(pgid, 0, true).is_ok());
+        self.ending.lingering.retain(|(pgid, _)| sys::kill(*pgid, 0, true).is_ok());
     }
 
     pub(super) fn on_leftovers_timer(&mut self, pgid: u32) {
-        let Some(pos) = self.ending.lingering.iter().position(|&p| p == pgid) else { return };
-        self.ending.lingering.remove(pos);
+        let Some(pos) = self.ending.lingering.iter().position(|(p, _)| *p == pgid) else { return };
+        let (_, name) = self.ending.lingering.remove(pos);
         if sys::kill(pgid, libc::SIGKILL, true).is_ok() {
-            self.log.warn(&format!("killed what was left of process group {pgid} with SIGKILL"));
+            log::warn!("killed what {name} left in its process group {pgid} with SIGKILL");
         }
     }
 
@@ -139,9 +139,9 @@ impl Supervisor {
                     self.ending.sweep = Sweep::Done;
                     return true;
                 }
-                self.log.info("sending SIGTERM to every process left in the PID namespace");
+                log::info!("sending SIGTERM to every process left in the PID namespace");
                 if let Err(e) = sys::kill_namespace(libc::SIGTERM) {
-                    self.log.warn(&format!("cannot signal the processes left in the PID namespace: {e}"));
+                    log::warn!("cannot signal the processes left in the PID namespace: {e}");
                 }
                 self.ending.sweep = Sweep::Termed;
                 self.reactor.schedule_in(SWEEP_GRACE, Timer::Sweep);
@@ -161,16 +161,16 @@ impl Supervisor {
     pub(super) fn on_sweep_timer(&mut self) {
         match self.ending.sweep {
             Sweep::Termed if sys::children_remain() => {
-                self.log.warn(&format!(
+                log::warn!(
                     "processes still left in the PID namespace after {} s: sending SIGKILL",
                     SWEEP_GRACE.as_secs()
-                ));
+                );
                 let _ = sys::kill_namespace(libc::SIGKILL);
                 self.ending.sweep = Sweep::Killed;
                 self.reactor.schedule_in(SWEEP_KILL_WAIT, Timer::Sweep);
             }
             Sweep::Killed => {
-                self.log.warn("exiting with processes still unreaped in the PID namespace");
+                log::warn!("exiting with processes still unreaped in the PID namespace");
                 self.ending.sweep = Sweep::Done;
             }
             _ => {}

@@ -7,13 +7,13 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use super::events::{Capture, Kind, Listener};
 use super::listeners::Bus;
-use super::mainlog::MainLog;
+use super::mainlog::{blather, crit, log_at, MainLog};
 use super::output::{Channel, ChannelLog};
 use super::process::{Effect, ExitStatus, Process, TimerKind};
 use super::reactor::Reactor;
 use super::spawn::{self, SpawnContext};
 use super::syslog::Syslog;
-use crate::config::{GroupConfig, LogLevel, ServerConfig};
+use crate::config::{GroupConfig, ServerConfig};
 use crate::sys;
 
 pub type ProcId = u64;
@@ -143,6 +143,8 @@ pub struct Supervisor {
     settling: bool,
     resettle: bool,
     pub(super) ending: super::shutdown::Ending,
+    /// The service manager that wants readiness notifications, if any.
+    sd_notify: Option<super::sdnotify::Notifier>,
 }
 
 pub fn wall_now() -> i64 {
@@ -154,7 +156,7 @@ const READ_CHUNK: usize = 128 * 1024;
 impl Supervisor {
     pub fn new(
         cfg: ServerConfig,
-        log: MainLog,
+        mut log: MainLog,
         reload_config: Box<dyn Fn() -> Result<ServerConfig, String>>,
     ) -> std::io::Result<Supervisor> {
         let signals = sys::install_signal_pipe(&[
@@ -168,8 +170,14 @@ impl Supervisor {
         ])?;
         let mut reactor = Reactor::new()?;
         reactor.add(&signals, Source::Signals, false)?;
-        let base_env =
-            std::env::vars_os().filter_map(|(k, v)| Some((k.into_string().ok()?, v.into_string().ok()?))).collect();
+        let base_env = std::env::vars_os()
+            .filter_map(|(k, v)| Some((k.into_string().ok()?, v.into_string().ok()?)))
+            .filter(|(k, _)| k != super::sdnotify::ENV)
+            .collect();
+        let sd_notify = super::sdnotify::Notifier::from_env().unwrap_or_else(|e| {
+            log.warn(&e);
+            None
+        });
         Ok(Supervisor {
             cfg,
             log,
@@ -195,7 +203,15 @@ impl Supervisor {
             settling: false,
             resettle: false,
             ending: Default::default(),
+            sd_notify,
         })
+    }
+
+    /// Tells the service manager (if one listens) about a change of the daemon's state.
+    pub(super) fn sd_notify(&mut self, message: fn(&super::sdnotify::Notifier) -> std::io::Result<()>) {
+        if let Some(Err(e)) = self.sd_notify.as_ref().map(message) {
+            self.log.warn(&format!("could not notify the service manager through ${}: {e}", super::sdnotify::ENV));
+        }
     }
 
     fn allow_start(&self) -> bool {
@@ -221,10 +237,10 @@ impl Supervisor {
         for pc in &config.processes {
             // An AUTO file that cannot be made now is tried again at each spawn, which
             // fails (BACKOFF, then FATAL) while it cannot: output is never dropped.
-            let mut resolve = |ch: Channel, c: &crate::config::ChannelLogConfig| {
+            let resolve = |ch: Channel, c: &crate::config::ChannelLogConfig| {
                 ChannelLog::resolve_path(c, &sd.childlogdir, &pc.name, ch, &sd.identifier).unwrap_or_else(|e| {
                     let why = super::output::auto_log_error(&e, ch, &sd.childlogdir);
-                    self.log.error(&format!("'{}': {why}", pc.name));
+                    log::error!("'{}': {why}", pc.name);
                     None
                 })
             };
@@ -372,11 +388,10 @@ impl Supervisor {
                                 continue;
                             };
                             if err.raw_os_error() == Some(libc::ESRCH) {
-                                let msg = format!(
+                                log::debug!(
                                     "unable to signal {} (pid {pid}), it probably just exited on its own: {err}",
                                     m.proc.config.name
                                 );
-                                self.log.debug(&msg);
                             } else {
                                 m.proc.kill_failed(&err.to_string(), &mut next);
                             }
@@ -385,7 +400,7 @@ impl Supervisor {
                     Effect::Timer { after, kind, generation } => {
                         self.reactor.schedule_in(after, Timer::Proc { id, kind, generation });
                     }
-                    Effect::Log(level, msg) => self.log.log(level, &msg),
+                    Effect::Log(level, msg) => log_at!(level, "{msg}"),
                     Effect::Changed { from, to, expected, pid, tries } => {
                         changed = true;
                         self.drop_stale_probe_timers(id, from);
@@ -394,7 +409,10 @@ impl Supervisor {
                     Effect::Probe { what, generation } => self.start_probe(id, what, generation),
                     Effect::Health { healthy, detail } => self.notify_health(id, healthy, &detail),
                     Effect::Shutdown { code, reason } => self.shutdown_on(code, &reason),
-                    Effect::Leftovers { pgid, signal, kill_after } => self.stop_leftovers(pgid, signal, kill_after),
+                    Effect::Leftovers { pgid, signal, kill_after } => {
+                        let name = self.procs.get(&id).map(|m| m.proc.config.name.clone()).unwrap_or_default();
+                        self.stop_leftovers(name, pgid, signal, kill_after)
+                    }
                 }
             }
             fx = next;
@@ -509,11 +527,7 @@ impl Supervisor {
                     let Some(fd) = fd else { continue };
                     match self.reactor.add(&fd, Source::ChildOut { id, channel }, false) {
                         Ok(key) => pipes[slot] = Some((key, fd)),
-                        Err(e) => self.log.error(&format!(
-                            "cannot watch the {} of {}: {e}",
-                            channel.name(),
-                            m.proc.config.name
-                        )),
+                        Err(e) => log::error!("cannot watch the {} of {}: {e}", channel.name(), m.proc.config.name),
                     }
                 }
                 m.pipes = pipes;
@@ -561,7 +575,7 @@ impl Supervisor {
                 continue;
             }
             let Some(id) = self.pids.remove(&pid) else {
-                self.log.debug(&format!("reaped unknown pid {pid} ({})", status.describe()));
+                log::debug!("reaped unknown pid {pid} ({})", status.describe());
                 continue;
             };
             // Whatever the child wrote before dying is logged before its exit is. A
@@ -614,26 +628,26 @@ impl Supervisor {
         match sig {
             libc::SIGTERM | libc::SIGINT | libc::SIGQUIT if self.mood == Mood::Shutdown => self.force_shutdown(sig),
             libc::SIGTERM | libc::SIGINT | libc::SIGQUIT => {
-                self.log.warn(&format!("received {name} indicating exit request"));
+                log::warn!("received {name} indicating exit request");
                 self.begin_stop(Mood::Shutdown);
             }
             libc::SIGHUP => {
                 if self.mood == Mood::Shutdown {
-                    self.log.warn(&format!("ignored {name} indicating restart request (shutdown in progress)"));
+                    log::warn!("ignored {name} indicating restart request (shutdown in progress)");
                     return;
                 }
-                self.log.warn(&format!("received {name} indicating restart request"));
+                log::warn!("received {name} indicating restart request");
                 let _ = self.request_reload();
             }
             libc::SIGCHLD => {
-                self.log.debug(&format!("received {name} indicating a child quit"));
+                log::debug!("received {name} indicating a child quit");
                 self.reap();
             }
             libc::SIGUSR2 => {
-                self.log.info(&format!("received {name} indicating log reopen request"));
+                log::info!("received {name} indicating log reopen request");
                 self.reopen_logs();
             }
-            _ => self.log.log(LogLevel::Blather, &format!("received {name} indicating nothing")),
+            _ => blather!("received {name} indicating nothing"),
         }
     }
 
@@ -642,7 +656,7 @@ impl Supervisor {
             let path = self.log.path().map(|p| p.display().to_string()).unwrap_or_default();
             let msg = format!("could not reopen the log file {path}: {e}; still writing to the previous one");
             eprintln!("supervisord: {msg}");
-            self.log.error(&msg);
+            log::error!("{msg}");
         }
         let mut failures = Vec::new();
         for m in self.procs.values_mut() {
@@ -654,13 +668,13 @@ impl Supervisor {
             }
         }
         for f in failures {
-            self.log.error(&f);
+            log::error!("{f}");
         }
     }
 
     /// The restart RPC: the same as SIGHUP; a broken config is the caller's error.
     pub fn request_restart(&mut self) -> Result<(), String> {
-        self.log.warn("restart requested through XML-RPC");
+        log::warn!("restart requested through XML-RPC");
         self.request_reload()
     }
 
@@ -669,11 +683,12 @@ impl Supervisor {
         match (self.reload_config)() {
             Ok(new) => {
                 self.pending = Some(new);
+                self.sd_notify(super::sdnotify::Notifier::reloading);
                 self.begin_stop(Mood::Restarting);
                 Ok(())
             }
             Err(e) => {
-                self.log.error(&format!("reload failed, still running the previous configuration: {e}"));
+                log::error!("reload failed, still running the previous configuration: {e}");
                 Err(e)
             }
         }
@@ -691,6 +706,9 @@ impl Supervisor {
         }
         let first = self.mood == Mood::Running;
         self.mood = mood;
+        if mood == Mood::Shutdown {
+            self.sd_notify(super::sdnotify::Notifier::stopping);
+        }
         if first {
             self.notify(Kind::SupervisorStopping, Vec::new());
             self.stop_queue = self.groups.iter().map(|g| g.config.name.clone()).collect();
@@ -770,7 +788,7 @@ impl Supervisor {
                 }
                 let names = self.unstopped();
                 if !names.is_empty() {
-                    self.log.info(&format!("waiting for {} to die", names.join(", ")));
+                    log::info!("waiting for {} to die", names.join(", "));
                     self.reactor.schedule_in(Duration::from_secs(3), Timer::ShutdownReport);
                 }
             }
@@ -795,13 +813,13 @@ impl Supervisor {
         if sd.pidfile != old_pidfile {
             let _ = std::fs::remove_file(&old_pidfile);
             if let Err(e) = super::lifecycle::write_pidfile(&sd.pidfile) {
-                self.log.critical(&e);
+                crit!("{e}");
             }
         }
         // The AUTO logs of the old processes go, as at every start.
         if !sd.nocleanup {
             for w in super::lifecycle::clear_auto_logs(&sd.childlogdir, &sd.identifier) {
-                self.log.warn(&w);
+                log::warn!("{w}");
             }
         }
         if servers_changed {
@@ -809,17 +827,18 @@ impl Supervisor {
         }
         if let Err(e) = self.log.open(&self.cfg.supervisord) {
             eprintln!("supervisord: {e}");
-            self.log.error(&format!("{e}; logging continues to the previous target"));
+            log::error!("{e}; logging continues to the previous target");
         }
         for w in self.cfg.warnings.clone() {
-            self.log.warn(&w);
+            log::warn!("{w}");
         }
         self.mood = Mood::Running;
         self.bus = Bus::default();
         self.add_configured_groups();
         self.notify(Kind::SupervisorRunning, Vec::new());
-        self.log.info(&format!("supervisord started with pid {}", std::process::id()));
+        log::info!("supervisord started with pid {}", std::process::id());
         self.autostart();
+        self.sd_notify(super::sdnotify::Notifier::ready);
         crate::sys::release_free_memory();
     }
 

@@ -255,7 +255,7 @@ fn call_inner(sup: &mut Supervisor, method: &str, p: &[Value]) -> Result<Outcome
                 _ => return Err(fault(Code::NoFile, None)),
             }
             sup.log.clear().map_err(|_| fault(Code::Failed, None))?;
-            sup.log.info("reopening log file");
+            log::info!("reopening log file");
             done(Value::Bool(true))
         }
         "shutdown" => {

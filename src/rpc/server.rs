@@ -17,6 +17,7 @@ use super::http::{self, Parsed, Request};
 use super::tail::Tail;
 use super::xmlrpc;
 use crate::config::{HttpServerConfig, Listen};
+use crate::daemon::{crit, log_at};
 use crate::daemon::{Source, Supervisor, Timer, TimerId};
 
 /// A request (headers and body) must arrive within this time of the connection, or of
@@ -269,7 +270,7 @@ pub fn register(sup: &mut Supervisor) {
         };
         match sup.reactor.add(&fd, Source::Listener(i), false) {
             Ok(key) => sup.http.listeners[i].key = Some(key),
-            Err(e) => sup.log.error(&format!("cannot watch an HTTP server socket: {e}")),
+            Err(e) => log::error!("cannot watch an HTTP server socket: {e}"),
         }
     }
 }
@@ -299,11 +300,11 @@ pub fn reopen(sup: &mut Supervisor) {
                 for (critical, note) in notes {
                     let level =
                         if critical { crate::config::LogLevel::Critical } else { crate::config::LogLevel::Info };
-                    sup.log.log(level, &note);
+                    log_at!(level, "{note}");
                 }
                 sup.http.listeners.append(&mut listeners);
             }
-            Err(msg) => sup.log.critical(&format!("[{}]: {msg}", c.section)),
+            Err(msg) => crit!("[{}]: {msg}", c.section),
         }
     }
     register(sup);
@@ -330,11 +331,13 @@ pub fn on_listener(sup: &mut Supervisor, idx: usize) {
             Ok(s) => s,
             Err(e) if e.kind() == io::ErrorKind::WouldBlock => return,
             Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            // A peer that reset before it was accepted: only that connection is gone.
+            Err(e) if matches!(e.raw_os_error(), Some(libc::ECONNABORTED | libc::EPROTO)) => continue,
             Err(e) => {
                 // Out of fds (or similar): the pending connection stays pending, so
                 // watching the socket would wake the loop again at once. Stop watching
                 // it for a while and say so once.
-                sup.log.warn(&format!("cannot accept a connection: {e}; retrying in 1 second"));
+                log::warn!("cannot accept a connection: {e}; retrying in 1 second");
                 if let Some(key) = sup.http.listeners.get(idx).and_then(|l| l.key) {
                     let _ = sup.reactor.set_interest(key, false, false);
                     sup.reactor.schedule_in(Duration::from_secs(1), Timer::Accept(idx));
@@ -395,7 +398,7 @@ fn admit(sup: &mut Supervisor, idx: usize) -> bool {
     });
     let report = l.budget.report(&l.describe(), Instant::now());
     if let Some(line) = report {
-        sup.log.warn(&line);
+        log::warn!("{line}");
     }
     match verdict {
         Admit::Yes => true,
@@ -529,7 +532,7 @@ fn process_input(sup: &mut Supervisor, id: u64) {
             Parsed::Bad(status) => {
                 c.inbuf.clear();
                 c.state = ConnState::Closing;
-                sup.log.debug(&format!("bad HTTP request: {status}"));
+                log::debug!("bad HTTP request: {status}");
                 queue(sup, id, http::error(status, 1, &[]));
                 return;
             }
@@ -674,17 +677,17 @@ fn rpc(sup: &mut Supervisor, id: u64, req: Request) {
     let (method, params) = match xmlrpc::parse_call(&req.body) {
         Ok((Some(m), p)) => (m, p),
         Ok((None, _)) => {
-            sup.log.debug("XML-RPC request without a method name");
+            log::debug!("XML-RPC request without a method name");
             set_state(sup, id, ConnState::Closing);
             return queue(sup, id, http::error(400, version, &[]));
         }
         Err(e) => {
-            sup.log.debug(&format!("XML-RPC request data is invalid: {e}"));
+            log::debug!("XML-RPC request data is invalid: {e}");
             set_state(sup, id, ConnState::Closing);
             return queue(sup, id, http::error(400, version, &[]));
         }
     };
-    sup.log.log(crate::config::LogLevel::Trace, &format!("XML-RPC method called: {method}()"));
+    log::trace!("XML-RPC method called: {method}()");
     match api::call(sup, &method, params) {
         Outcome::Done(result) => answer(sup, id, result, version, keep_alive),
         Outcome::Wait(pending) => set_state(sup, id, ConnState::Waiting { pending, version, keep_alive, web: None }),
@@ -752,7 +755,7 @@ fn start_tail(sup: &mut Supervisor, id: u64, req: &Request) {
     let path = http::unquote(req.path());
     let mut memory = None;
     let file = if path == "/mainlogtail" {
-        sup.log.path().map(Path::to_path_buf)
+        sup.log.path()
     } else {
         let rest = path.trim_start_matches('/').split_once('/').map(|(_, r)| r).unwrap_or("");
         let (name, channel) = match rest.rsplit_once('/') {

@@ -61,7 +61,9 @@ pub fn render(sup: &Supervisor, state: &mut WebState) -> String {
         ),
         (
             "node_supervisord_start_time_seconds",
-            "counter",
+            // node_exporter types it a counter; a timestamp is a gauge (as
+            // process_start_time_seconds), and parsers then keep the name as is.
+            "gauge",
             "Unix time the running process started at (only while RUNNING).",
             Box::new(|r| (r.state == State::Running).then_some(r.start as f64)),
         ),

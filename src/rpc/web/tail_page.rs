@@ -107,7 +107,12 @@ pub fn process(sup: &Supervisor, req: &Request) -> Vec<u8> {
     let other = if channel == "stdout" { "stderr" } else { "stdout" };
     t.other = Some((other, format!("tail.html?processname={}&channel={other}&limit={limit}", quote(name))));
     let path = d::log_path(sup, id, channel == "stderr");
-    match path.as_deref().and_then(|p| last_bytes(p, limit)) {
+    // A console target is read from the memory the daemon keeps of it.
+    let memory = d::memory_tail(sup, id, channel == "stderr").map(|m| {
+        let from = m.size().saturating_sub(limit);
+        (String::from_utf8_lossy(&m.read(from, limit)).into_owned(), m.size())
+    });
+    match memory.or_else(|| path.as_deref().and_then(|p| last_bytes(p, limit))) {
         Some((text, offset)) => {
             t.follow = Some(format!("logtail/{}/{channel}", quote(name)));
             render(req, 200, &t, &text, offset)
@@ -126,7 +131,7 @@ pub fn main_log(sup: &Supervisor, req: &Request) -> Vec<u8> {
         follow: None,
         other: None,
     };
-    match sup.log.path().and_then(|p| last_bytes(p, t.limit)) {
+    match sup.log.path().and_then(|p| last_bytes(&p, t.limit)) {
         Some((text, offset)) => {
             t.follow = Some("mainlogtail".into());
             render(req, 200, &t, &text, offset)

@@ -116,6 +116,12 @@
       controller = null;
     }
 
+    // Leaving the page ends the stream (a page kept in the back/forward cache would
+    // otherwise hold it open, and the daemon looks at the file 5 times a second).
+    window.addEventListener('pagehide', stop);
+    window.addEventListener('pageshow', function (ev) {
+      if (ev.persisted && (!follow || follow.checked)) start();
+    });
     if (follow) {
       follow.addEventListener('change', function () { if (follow.checked) start(); else stop(); });
     }
