@@ -57,7 +57,7 @@ impl std::fmt::Display for Probe {
 #[derive(Clone)]
 pub struct Pattern {
     pub text: String,
-    pub re: regex_lite::Regex,
+    pub re: super::regex::Regex,
 }
 
 impl PartialEq for Pattern {
@@ -240,7 +240,7 @@ pub fn probe(spec: &str) -> Result<Probe, String> {
 }
 
 fn pattern(re: &str) -> Result<Pattern, String> {
-    let compiled = regex_lite::Regex::new(re).map_err(|e| format!("invalid regular expression: {e}"))?;
+    let compiled = super::regex::Regex::new(re).map_err(|e| format!("invalid regular expression: {e}"))?;
     Ok(Pattern { text: re.to_string(), re: compiled })
 }
 
