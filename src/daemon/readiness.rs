@@ -59,7 +59,9 @@ impl Supervisor {
                 // An abstract address: nothing on disk to clean up or to chmod for
                 // another user; unique by daemon pid and a serial.
                 self.notify_serial += 1;
-                let address = format!("supervisor/{}/{}/{name}", std::process::id(), self.notify_serial);
+                // Abstract names end at 107 bytes: a long process name is cut.
+                let short: String = name.chars().take(48).collect();
+                let address = format!("supervisor/{}/{}/{short}", std::process::id(), self.notify_serial);
                 let addr = SocketAddrUnix::new_abstract_name(address.as_bytes()).map_err(|e| e.to_string())?;
                 bind(&fd, &addr).map_err(|e| format!("cannot bind the notify socket of '{name}': {e}"))?;
                 let key = self.reactor.add(&fd, Source::Ready(id), false).map_err(|e| e.to_string())?;
