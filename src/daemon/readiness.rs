@@ -208,7 +208,7 @@ impl Supervisor {
         if matched {
             let text = pattern.text.clone();
             m.ready_line.clear();
-            self.ready(id, &format!("output matched ready_log_line {text:?}"));
+            self.ready(id, &format!("output matched ready_log_line '{text}'"));
         }
     }
 }
