@@ -403,6 +403,7 @@ impl Supervisor {
                     Effect::Log(level, msg) => log_at!(level, "{msg}"),
                     Effect::Changed { from, to, expected, pid, tries } => {
                         changed = true;
+                        self.drop_stale_probe_timers(id, from);
                         self.notify_state(id, from, to, expected, pid, tries)
                     }
                     Effect::Probe { what, generation } => self.start_probe(id, what, generation),
@@ -419,6 +420,23 @@ impl Supervisor {
         if changed {
             self.after_state_changes();
         }
+    }
+
+    /// Probe timers of a state just left would only wake the loop for nothing: an idle
+    /// daemon must not wake up a minute after a program became ready.
+    fn drop_stale_probe_timers(&mut self, id: ProcId, left: super::process::State) {
+        use super::process::State;
+        if !matches!(left, State::Starting | State::Running) {
+            return;
+        }
+        let Some(m) = self.procs.get(&id) else { return };
+        let sv = &m.proc.config.supervision;
+        if sv.ready.is_none() && sv.health.is_none() {
+            return;
+        }
+        self.reactor.retain_timers(|t| {
+            !matches!(t, Timer::Proc { id: x, kind: TimerKind::ReadyTimeout | TimerKind::ProbeDue(_), .. } if *x == id)
+        });
     }
 
     /// Dependencies react to state changes; nested changes settle in the same pass.
