@@ -548,6 +548,112 @@ def sc_rss(cfg, nprog):
     return res
 
 
+def soak_client(sock, names, stop, stats, seed):
+    """One of the soak's clients: a random mix of calls on a keep-alive connection,
+    reconnecting every few dozen calls, until `stop` is set."""
+    import random
+    rnd = random.Random(seed)
+    proxy, used = None, 0
+    while not stop.is_set():
+        try:
+            if proxy is None or used >= rnd.randint(10, 60):
+                proxy, used = rpc(sock), 0
+            r = rnd.random()
+            if r < 0.30:
+                proxy.supervisor.getAllProcessInfo()
+            elif r < 0.55:
+                proxy.supervisor.getProcessInfo(rnd.choice(names))
+            elif r < 0.70:
+                proxy.supervisor.getState()
+            elif r < 0.80:
+                proxy.supervisor.tailProcessStdoutLog("chatty", 0, 4096)
+            elif r < 0.88:
+                proxy.supervisor.readLog(-2048, 0)
+            elif r < 0.94:
+                proxy.system.listMethods()
+            else:
+                try:
+                    proxy.supervisor.getProcessInfo("no-such-process")
+                except xmlrpc.client.Fault:
+                    pass
+            used += 1
+            stats["calls"] += 1
+        except (OSError, http.client.HTTPException, xmlrpc.client.ProtocolError) as e:
+            stats["errors"] += 1
+            stats["last_error"] = repr(e)
+            proxy = None
+            time.sleep(0.01)
+
+
+def soak_churn(sock, stop, stats):
+    """Connection churn beside the clients: connect and close without a request, and
+    connect, send half a request and close, about 400 times a second."""
+    partial = b"POST /RPC2 HTTP/1.1\r\nHost: localhost\r\nContent-Le"
+    while not stop.is_set():
+        for i in range(20):
+            try:
+                s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+                s.connect(sock)
+                if i % 2:
+                    s.sendall(partial)
+                s.close()
+                stats["churn"] += 1
+            except OSError:
+                stats["churn_errors"] += 1
+        time.sleep(0.05)
+
+
+def sc_soak(cfg):
+    """Our daemon (and the reference's with --soak-ref) under cfg.soak_clients clients
+    of mixed RPC traffic plus connection churn for cfg.soak_seconds, RSS sampled every
+    10 s. The daemons run one after the other, each alone."""
+    import threading
+    programs = sleep_programs(50) + (
+        "\n[program:chatty]\ncommand=/bin/sh -c 'while :; do echo tick tock; sleep 0.1; done'\n"
+        "startsecs=0\nautorestart=true\nstdout_logfile=AUTO\nstdout_logfile_maxbytes=64KB\n"
+    )
+    names = ["p%03d" % i for i in range(50)] + ["chatty"]
+    res = {}
+    impls = [REF, OURS] if cfg.soak_ref else [OURS]
+    for impl in impls:
+        d = Daemon(impl, "soak", programs)
+        with Daemons(d):
+            d.wait_states(51)
+            time.sleep(cfg.settle)
+            stop = threading.Event()
+            stats = {"calls": 0, "errors": 0, "churn": 0, "churn_errors": 0, "last_error": None}
+            threads = [threading.Thread(target=soak_client, args=(d.sock, names, stop, stats, i), daemon=True)
+                       for i in range(cfg.soak_clients)]
+            threads.append(threading.Thread(target=soak_churn, args=(d.sock, stop, stats), daemon=True))
+            t0 = time.monotonic()
+            samples = [(0.0, rss_kb(d.pid))]
+            for t in threads:
+                t.start()
+            try:
+                next_sample = t0 + 10
+                while True:
+                    now = time.monotonic()
+                    if now - t0 >= cfg.soak_seconds:
+                        break
+                    time.sleep(max(0.0, min(next_sample, t0 + cfg.soak_seconds) - now))
+                    if time.monotonic() >= next_sample:
+                        d.check_alive()
+                        samples.append((time.monotonic() - t0, rss_kb(d.pid)))
+                        log("soak %s: %3.0f s, RSS %d kB, %d calls, %d errors, %d churned"
+                            % (impl.key, samples[-1][0], samples[-1][1], stats["calls"], stats["errors"],
+                               stats["churn"]))
+                        next_sample += 10
+            finally:
+                stop.set()
+                for t in threads:
+                    t.join(timeout=30)
+            d.check_alive()
+            samples.append((time.monotonic() - t0, rss_kb(d.pid)))
+            res[impl.key] = {"samples": samples, "seconds": time.monotonic() - t0, **stats}
+            vlog("soak %s: %s" % (impl.key, res[impl.key]))
+    return res
+
+
 def spawn_floor(n):
     """The machine's floor for starting n programs: posix_spawn n `sleep`s from this
     process (no supervisor), until every one of them has exec'd."""
@@ -1061,6 +1167,20 @@ def rows_for(name, r, cfg):
         rr = med([x["cpu_ms"] for x in r["ref"]])
         oo = med([x["cpu_ms"] for x in r["ours"]])
         rows.append(("  … daemon CPU meanwhile", fmt_ms(rr), fmt_ms(oo), ratio(rr, oo), "≤ 50 ms", yes(oo <= 50)))
+    elif name == "soak":
+        def soak_cell(x):
+            if x is None:
+                return "—"
+            after = [kb for t, kb in x["samples"] if t >= 60] or [x["samples"][-1][1]]
+            growth = max(after) - after[0]
+            return "%s at 1 min → %s at the end (max +%d kB after 1 min); %d calls, %d errors, %d churned" % (
+                fmt_mb(after[0]), fmt_mb(x["samples"][-1][1]), growth, x["calls"], x["errors"], x["churn"])
+        o = r["ours"]
+        after = [kb for t, kb in o["samples"] if t >= 60] or [o["samples"][-1][1]]
+        growth = max(after) - after[0]
+        rows.append(("soak, %d s: %d clients of mixed RPC + connection churn, RSS every 10 s"
+                     % (cfg.soak_seconds, cfg.soak_clients), soak_cell(r.get("ref")), soak_cell(o), "—",
+                     "flat after 1 min (≤ +256 kB), 0 errors", yes(growth <= 256 and o["errors"] == 0)))
     elif name == "static":
         s = r["ours"][0]
         rows.append(("static binary size (x86_64, release, crt-static, stripped)", "—",
@@ -1077,7 +1197,9 @@ def table(rows):
 
 
 SCENARIOS = ["idle_wakeups", "rss", "idle_cpu", "start500", "ctl_status", "getall", "kill9", "bigout",
-             "sigterm", "fatal", "static"]
+             "sigterm", "fatal", "static", "soak"]
+# Long: run only when named in --only.
+OPT_IN = ["soak"]
 # (the static build runs before the others when selected; its row comes last)
 
 
@@ -1104,6 +1226,8 @@ def run_scenario(name, cfg):
         return sc_fatal(cfg)
     if name == "static":
         return cfg.static_result
+    if name == "soak":
+        return sc_soak(cfg)
     raise BenchError("unknown scenario %s" % name)
 
 
@@ -1116,7 +1240,11 @@ def main():
     ap.add_argument("--sigterm-ref-reps", type=int,
                     help="repetitions of the reference's (slow) SIGTERM scenario (default: --reps)")
     ap.add_argument("--big-mb", type=int, default=200, help="MB pushed through a child's stdout (default 200)")
-    ap.add_argument("--only", help="comma-separated scenarios to run: " + ",".join(SCENARIOS))
+    ap.add_argument("--only", help="comma-separated scenarios to run: " + ",".join(SCENARIOS)
+                    + " (%s only when named here)" % ",".join(OPT_IN))
+    ap.add_argument("--soak-seconds", type=int, default=600, help="how long the soak runs (default 600)")
+    ap.add_argument("--soak-clients", type=int, default=32, help="RPC clients in the soak (default 32)")
+    ap.add_argument("--soak-ref", action="store_true", help="soak the reference too (as long again, before ours)")
     ap.add_argument("--skip", help="comma-separated scenarios to leave out")
     ap.add_argument("--skip-build", action="store_true", help="use the existing target/release/supervisor")
     ap.add_argument("--json", help="also write the raw per-repetition results to this file")
@@ -1131,7 +1259,7 @@ def main():
     cfg.sigterm_ref_reps = cfg.sigterm_ref_reps or cfg.reps
     cfg.settle = 1.0 if cfg.quick else 2.0
     VERBOSE, KEEP_TMP = cfg.verbose, cfg.keep_tmp
-    names = SCENARIOS
+    names = [n for n in SCENARIOS if n not in OPT_IN]
     if cfg.only:
         names = [n.strip() for n in cfg.only.split(",") if n.strip()]
     if cfg.skip:

@@ -14,3 +14,10 @@ pub mod sys;
 /// The Supervisor release whose interfaces (config, XML-RPC, command lines) we implement.
 pub const SUPERVISOR_VERSION: &str = "4.3.0";
 pub const OUR_VERSION: &str = env!("CARGO_PKG_VERSION");
+
+/// The client tools' diagnostics (supervisorctl, pidproxy): `log` records on stderr,
+/// filtered by RUST_LOG (`RUST_LOG=debug supervisorctl status` shows the HTTP
+/// exchange). Unset, only errors show, and the tools log none in normal use.
+pub fn init_client_logging() {
+    let _ = env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("error")).try_init();
+}

@@ -16,6 +16,7 @@ use crate::sys;
 const RELAYED: [i32; 6] = [libc::SIGTERM, libc::SIGHUP, libc::SIGINT, libc::SIGUSR1, libc::SIGUSR2, libc::SIGQUIT];
 
 pub fn main(progname: &str, args: &[String]) -> i32 {
+    crate::init_client_logging();
     match args {
         [flag] if flag == "--version" => {
             println!("{}", crate::SUPERVISOR_VERSION);
@@ -73,7 +74,10 @@ fn run(pidfile: &str, argv: &[String]) -> i32 {
         }
     };
     let child = match Command::new(&program).arg0(&argv[0]).args(&argv[1..]).spawn() {
-        Ok(child) => child.id(),
+        Ok(child) => {
+            log::debug!("started {} as pid {}", program.display(), child.id());
+            child.id()
+        }
         Err(e) => {
             eprintln!("pidproxy: cannot run {}: {e}", program.display());
             return if e.kind() == std::io::ErrorKind::NotFound { 127 } else { 126 };
@@ -91,12 +95,14 @@ fn run(pidfile: &str, argv: &[String]) -> i32 {
             }
         };
         for sig in buf[..n].iter().map(|&b| i32::from(b)) {
+            log::trace!("signal {sig} received");
             if sig != libc::SIGCHLD {
                 relay(pidfile, sig);
             }
         }
         // Reap whatever has exited; only our own child ends the proxy.
         while let Some((pid, status)) = sys::reap_one() {
+            log::debug!("reaped pid {pid}, wait status {status:#x}");
             if pid == child {
                 return match sys::decode_wait_status(status) {
                     Ok(code) => code,
@@ -121,6 +127,7 @@ fn relay(pidfile: &str, sig: i32) {
         println!("Not relaying signal {sig}: {pidfile} holds pidproxy's own pid {pid}");
         return;
     }
+    log::debug!("relaying signal {sig} to pid {pid} from {pidfile}");
     if let Err(e) = sys::kill(pid, sig, false) {
         println!("Can't send signal {sig} to pid {pid} from {pidfile}: {e}");
     }

@@ -241,6 +241,32 @@ pub fn kill(pid: u32, sig: i32, group: bool) -> io::Result<()> {
     }
 }
 
+/// As PID 1 of a PID namespace, sends `sig` to every other process in it (kill(-1)).
+/// Refuses anywhere else: outside a PID namespace kill(-1) reaches the whole machine.
+pub fn kill_namespace(sig: i32) -> io::Result<()> {
+    if std::process::id() != 1 {
+        return Err(io::Error::from_raw_os_error(libc::EPERM));
+    }
+    // SAFETY: kill(2) has no memory-safety preconditions; as PID 1, -1 means every
+    // process of this namespace but the caller.
+    if unsafe { libc::kill(-1, sig) } == 0 {
+        Ok(())
+    } else {
+        Err(io::Error::last_os_error())
+    }
+}
+
+/// Whether any child (running, or exited and not yet reaped) is left.
+pub fn children_remain() -> bool {
+    // SAFETY: siginfo_t is plain data; waitid only writes into it. WNOWAIT leaves an
+    // exited child to be reaped by `reap_one`.
+    unsafe {
+        let mut info: libc::siginfo_t = std::mem::zeroed();
+        let r = libc::waitid(libc::P_ALL, 0, &mut info, libc::WEXITED | libc::WNOHANG | libc::WNOWAIT);
+        !(r == -1 && *libc::__errno_location() == libc::ECHILD)
+    }
+}
+
 /// One reaped child: its pid and raw wait status; None when no child has exited.
 pub fn reap_one() -> Option<(u32, i32)> {
     let mut status: libc::c_int = 0;
@@ -290,6 +316,9 @@ pub struct ChildSpec {
     pub msg_setuid: Vec<u8>,
     pub msg_chdir: Vec<u8>,
     pub msg_exec: Vec<u8>,
+    /// One more descriptor for the child: (parent's fd, number in the child), for a
+    /// notification fd. The number is 3 or more.
+    pub extra_fd: Option<(RawFd, RawFd)>,
 }
 
 /// The name of an errno value, as the reference's messages print it (`ENOENT`).
@@ -344,9 +373,31 @@ fn child_exec(spec: &ChildSpec) -> ! {
         libc::dup2(spec.stdin, 0);
         libc::dup2(spec.stdout, 1);
         libc::dup2(spec.stderr, 2);
-        if libc::syscall(libc::SYS_close_range, 3u32, u32::MAX, 0u32) != 0 {
-            for fd in 3..4096 {
-                libc::close(fd);
+        // Everything from 3 up closes, except the extra fd at its number (dup2 onto
+        // itself would keep CLOEXEC, hence the flag is cleared explicitly).
+        let keep = match spec.extra_fd {
+            Some((from, to)) if to >= 3 => {
+                if from == to {
+                    libc::fcntl(to, libc::F_SETFD, 0);
+                } else {
+                    libc::dup2(from, to);
+                }
+                Some(to as u32)
+            }
+            _ => None,
+        };
+        let ranges: [(u32, u32); 2] = match keep {
+            Some(k) => [(3, k.saturating_sub(1)), (k + 1, u32::MAX)],
+            None => [(3, u32::MAX), (1, 0)],
+        };
+        for (lo, hi) in ranges {
+            if lo > hi {
+                continue;
+            }
+            if libc::syscall(libc::SYS_close_range, lo, hi, 0u32) != 0 {
+                for fd in lo..=hi.min(4095) {
+                    libc::close(fd as i32);
+                }
             }
         }
         // A clean start: no inherited ignores or blocked signals. The raw syscall,

@@ -321,8 +321,8 @@ fn normalize(text: &str, dir: &str) -> String {
     let text = text.replace(dir, "{dir}");
     let mut lines: Vec<String> = Vec::new();
     for l in text.split('\n') {
-        if l.starts_with("status --json") {
-            continue; // our extension's usage line
+        if l.starts_with("status --json") || l.starts_with("status -l") {
+            continue; // our extensions' usage lines
         }
         lines.push(normalize_line(l));
     }

@@ -4,9 +4,10 @@
 //! * interop with listeners written with the reference's own `supervisor.childutils`
 //!   (run by the reference venv's python) and with superlance from PyPI (crashmail,
 //!   memmon, httpok, installed into a venv of their own under target/);
-//! * the header and payload of every event type, byte for byte as §6.2 shows them,
-//!   except the one deliberate difference: `len` counts payload BYTES (the reference
-//!   counts characters; they agree for ASCII);
+//! * the header and payload of every event type, byte for byte as §6.2 shows them;
+//!   `len` counts characters as the reference does, so stock text-mode listeners
+//!   (childutils, superlance) never hang on non-ASCII payloads, and a pool with
+//!   `len_unit=bytes` (our opt-in) gets byte counts;
 //! * protocol edge cases with hand-written listeners (tests/support/proto_listener.py):
 //!   rejection and redelivery, garbage while READY, death while BUSY, buffer overflow;
 //! * an event storm with a slow listener while the daemon must keep answering;
@@ -184,6 +185,7 @@ fn childutils_listener_sees_every_event_type_exactly() {
 command={py} {rec} {{dir}}/events.rec
 events=PROCESS_STATE,REMOTE_COMMUNICATION,PROCESS_LOG,PROCESS_GROUP,SUPERVISOR_STATE_CHANGE,TICK_5
 buffer_size=500
+len_unit=bytes
 startsecs=0
 
 [program:talk]
@@ -252,7 +254,7 @@ autostart=false
     let evs = read_events(&file);
     let all = dump(&evs);
 
-    // Headers: field order, ver, server, pool, serials, len in bytes.
+    // Headers: field order, ver, server, pool, serials, len in bytes (len_unit=bytes).
     let mut last_serial = None;
     for (i, e) in evs.iter().enumerate() {
         let keys: Vec<&str> = e.header.split_whitespace().map(|f| f.split(':').next().unwrap_or("")).collect();
@@ -615,6 +617,8 @@ fn read(path: &Path) -> String {
     std::fs::read_to_string(path).unwrap_or_default()
 }
 
+/// The crashing program's name is non-ASCII: the EXITED payload reaches crashmail (a
+/// text-mode childutils reader) with no added key.
 #[test]
 fn superlance_crashmail_mails_an_unexpected_exit() {
     let body = format!(
@@ -624,7 +628,7 @@ command={crashmail} -a -m root@localhost -o prefix -s 'sh {sendmail} {{dir}}/mai
 events=PROCESS_STATE_EXITED
 stderr_logfile={{dir}}/crashmail.err
 
-[program:crashy]
+[program:crashé]
 command=sh -c 'sleep 1.5; exit 2'
 startsecs=0
 autorestart=false
@@ -645,12 +649,12 @@ autorestart=false
         read(&d.dir.join("crashmail.err")),
         d.log()
     );
-    let pid = d.spawned_pid("crashy").expect("crashy spawned");
+    let pid = d.spawned_pid("crashé").expect("crashé spawned");
     let text = read(&mail);
-    assert!(text.starts_with("To: root@localhost\nSubject: prefix: crashy crashed at "), "{text}");
+    assert!(text.starts_with("To: root@localhost\nSubject: prefix: crashé crashed at "), "{text}");
     assert!(
         text.ends_with(&format!(
-            "\n\nProcess crashy in group crashy exited unexpectedly (pid {pid}) from state RUNNING"
+            "\n\nProcess crashé in group crashé exited unexpectedly (pid {pid}) from state RUNNING"
         )),
         "{text}"
     );
@@ -1055,19 +1059,24 @@ command=sleep 1000
     assert!(stopped[0] < stopped[1] && stopped[1] < stopped[2], "stop order late, early, lis:\n{log}");
 }
 
-/// `len_unit=characters` (our opt-in): a stock text-mode childutils listener reads
-/// `len` characters, so non-ASCII payloads must be counted that way for it not to hang.
+/// A stock text-mode childutils listener reads `len` characters; with no added key the
+/// daemon counts that way, so non-ASCII payloads never leave it waiting. An explicit
+/// `len_unit=characters` means the same.
 #[test]
-fn text_mode_childutils_listener_with_len_unit_characters() {
+fn stock_childutils_listener_gets_non_ascii_payloads_with_no_added_key() {
     let body = format!(
-        "{CONTROL}[eventlistener:text]\ncommand={py} {script} {{dir}}/text.txt\nevents=REMOTE_COMMUNICATION\n\
+        "{CONTROL}[eventlistener:text]\ncommand={py} {script} {{dir}}/text.txt\nevents=REMOTE_COMMUNICATION\n\n\
+         [eventlistener:explicit]\ncommand={py} {script} {{dir}}/explicit.txt\nevents=REMOTE_COMMUNICATION\n\
          len_unit=characters\n",
         py = ref_py(),
         script = support("text_listener.py"),
     );
     let d = Daemon::start("ev-text", &body);
     let sock = d.dir.join("s.sock");
-    assert!(d.wait_log("success: text entered RUNNING state", Duration::from_secs(10)), "{}", d.log());
+    for pool in ["text", "explicit"] {
+        let up = format!("success: {pool} entered RUNNING state");
+        assert!(d.wait_log(&up, Duration::from_secs(10)), "{}", d.log());
+    }
     for data in ["café crème", "naïve", "plain"] {
         let r = rpc_at(
             &sock,
@@ -1077,15 +1086,18 @@ fn text_mode_childutils_listener_with_len_unit_characters() {
         );
         assert!(r.is_ok(), "{r:?}");
     }
-    let path = d.dir.join("text.txt");
-    assert!(
-        wait_until(Duration::from_secs(10), || read(&path).lines().count() == 3),
-        "the listener got: {:?}\n{}",
-        read(&path),
-        d.log()
-    );
-    assert_eq!(
-        read(&path),
-        "REMOTE_COMMUNICATION type:t|café crème\nREMOTE_COMMUNICATION type:t|naïve\nREMOTE_COMMUNICATION type:t|plain\n"
-    );
+    for file in ["text.txt", "explicit.txt"] {
+        let path = d.dir.join(file);
+        assert!(
+            wait_until(Duration::from_secs(10), || read(&path).lines().count() == 3),
+            "{file}: the listener got: {:?}\n{}",
+            read(&path),
+            d.log()
+        );
+        assert_eq!(
+            read(&path),
+            "REMOTE_COMMUNICATION type:t|café crème\nREMOTE_COMMUNICATION type:t|naïve\nREMOTE_COMMUNICATION type:t|plain\n",
+            "{file}"
+        );
+    }
 }

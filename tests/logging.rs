@@ -768,7 +768,13 @@ fn vanished_log_directory_gives_spawnerr_backoff_then_fatal() {
     assert!(d.wait_log("gave up: x entered FATAL state, too many start retries too quickly", LONG), "{}", d.log());
     let log = d.log();
     // startretries=2: three failed attempts (backoff 1, 2, then 3 > 2 gives FATAL).
-    assert_eq!(log.matches("INFO spawnerr: unknown error making dispatchers for 'x': ENOENT\n").count(), 3, "{log}");
+    // The reference's words, then which file and why.
+    let spawnerr = format!(
+        "INFO spawnerr: unknown error making dispatchers for 'x': ENOENT: cannot open stdout_logfile {}: \
+         No such file or directory (os error 2)\n",
+        d.dir.join("sub/x.log").display()
+    );
+    assert_eq!(log.matches(&spawnerr).count(), 3, "{log}");
     assert_eq!(log.matches("spawned: 'x' with pid").count(), 1, "{log}");
     assert!(!d.dir.join("sub").exists(), "the vanished directory was recreated");
     // The other program was never disturbed.

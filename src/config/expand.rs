@@ -2,8 +2,6 @@
 //! reference applies to almost every value: `%%`, flags, width and precision
 //! (`%(process_num)02d`), and its error texts for unknown names and bad formats.
 
-use std::collections::BTreeMap;
-
 use super::ini::py_repr;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -12,10 +10,11 @@ pub enum Value {
     Int(i64),
 }
 
-/// The names a value may use. Sorted, because the unknown-name error lists them.
+/// The names a value may use, in the order they were first set, as a Python dict keeps
+/// them: a lone `%s` prints the whole mapping in that order, as the reference does.
 #[derive(Debug, Clone, Default)]
 pub struct Names {
-    map: BTreeMap<String, Value>,
+    map: Vec<(String, Value)>,
 }
 
 impl Names {
@@ -23,22 +22,49 @@ impl Names {
         Names::default()
     }
 
+    fn set(&mut self, k: &str, v: Value) {
+        match self.map.iter_mut().find(|(key, _)| key == k) {
+            Some(slot) => slot.1 = v,
+            None => self.map.push((k.to_string(), v)),
+        }
+    }
+
     pub fn set_str(&mut self, k: &str, v: &str) {
-        self.map.insert(k.to_string(), Value::Str(v.to_string()));
+        self.set(k, Value::Str(v.to_string()));
     }
 
     pub fn set_int(&mut self, k: &str, v: i64) {
-        self.map.insert(k.to_string(), Value::Int(v));
+        self.set(k, Value::Int(v));
     }
 
     pub fn extend(&mut self, other: &Names) {
         for (k, v) in &other.map {
-            self.map.insert(k.clone(), v.clone());
+            self.set(k, v.clone());
         }
     }
 
     pub fn get(&self, k: &str) -> Option<&Value> {
-        self.map.get(k)
+        self.map.iter().find(|(key, _)| key == k).map(|(_, v)| v)
+    }
+
+    /// The unknown-name error lists them sorted.
+    fn sorted_keys(&self) -> Vec<String> {
+        let mut keys: Vec<String> = self.map.iter().map(|(k, _)| k.clone()).collect();
+        keys.sort();
+        keys
+    }
+
+    /// Python's `repr()` of the mapping as a dict.
+    fn py_repr(&self) -> String {
+        let items: Vec<String> = self
+            .map
+            .iter()
+            .map(|(k, v)| match v {
+                Value::Str(s) => format!("{}: {}", py_repr(k), py_repr(s)),
+                Value::Int(n) => format!("{}: {n}", py_repr(k)),
+            })
+            .collect();
+        format!("{{{}}}", items.join(", "))
     }
 }
 
@@ -50,7 +76,7 @@ pub fn expand(s: &str, names: &Names, what: &str) -> Result<String, String> {
             py_repr(s),
             py_repr(what),
             py_repr(&name),
-            names.map.keys().cloned().collect::<Vec<_>>().join(", ")
+            names.sorted_keys().join(", ")
         ),
         FormatError::Bad(why) => {
             format!("Format string {} for {} is badly formatted: {}", py_repr(s), py_repr(what), why)
@@ -82,6 +108,9 @@ fn format_mapping(s: &str, names: &Names) -> Result<String, FormatError> {
     let mut out = String::with_capacity(s.len());
     let mut i = 0;
     let bad = |m: &str| FormatError::Bad(m.to_string());
+    // Python hands the mapping itself to the first conversion when it has no `(name)`;
+    // every later conversion without a name finds no argument left.
+    let mut consumed = false;
     while i < chars.len() {
         let c = chars[i];
         if c != '%' {
@@ -161,32 +190,53 @@ fn format_mapping(s: &str, names: &Names) -> Result<String, FormatError> {
             out.push('%');
             continue;
         }
-        if !"diouxXeEfFgGcrsa".contains(conv) {
-            return Err(unsupported(conv, conv_index));
-        }
         let value = match &key {
             Some(k) => match names.get(k) {
                 Some(v) => v.clone(),
                 None => return Err(FormatError::UnknownName(k.clone())),
             },
-            // Python formats the whole mapping here: numeric conversions fail as below,
-            // `%s` would print the mapping, which is never what a config author meant,
-            // so it is refused too.
+            None if consumed => return Err(bad("not enough arguments for format string")),
+            // The whole mapping: `%s`, `%r` and `%a` print its repr (the reference
+            // accepts that, so we do); numeric conversions fail as Python's do.
             None => {
-                return Err(match conv {
-                    'd' | 'i' | 'u' => bad(&format!("%{conv} format: a real number is required, not dict")),
-                    'x' | 'X' | 'o' => bad(&format!("%{conv} format: an integer is required, not dict")),
-                    'e' | 'E' | 'f' | 'F' | 'g' | 'G' => bad("must be real number, not dict"),
-                    'c' => bad("%c requires int or char"),
-                    _ => bad(&format!(
-                        "'%{conv}' without a name at index {conv_index}; write %% for a literal percent sign"
-                    )),
-                })
+                if !"diouxXeEfFgGcrsa".contains(conv) {
+                    return Err(unsupported(conv, conv_index));
+                }
+                return match conv {
+                    's' | 'r' | 'a' => {
+                        consumed = true;
+                        let text = if conv == 'a' { py_ascii(&names.py_repr()) } else { names.py_repr() };
+                        out.push_str(&convert('s', conv_index, &Value::Str(text), &spec)?);
+                        continue;
+                    }
+                    'd' | 'i' | 'u' => Err(bad(&format!("%{conv} format: a real number is required, not dict"))),
+                    'x' | 'X' | 'o' => Err(bad(&format!("%{conv} format: an integer is required, not dict"))),
+                    'e' | 'E' | 'f' | 'F' | 'g' | 'G' => Err(bad("must be real number, not dict")),
+                    _ => Err(bad("%c requires int or char")),
+                };
             }
         };
+        consumed = true;
+        if !"diouxXeEfFgGcrsa".contains(conv) {
+            return Err(unsupported(conv, conv_index));
+        }
         out.push_str(&convert(conv, conv_index, &value, &spec)?);
     }
     Ok(out)
+}
+
+/// Python's `ascii()` applied to an already repr'd text: non-ASCII escaped.
+fn py_ascii(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c as u32 {
+            0..=0x7f => out.push(c),
+            n @ 0x80..=0xff => out.push_str(&format!("\\x{n:02x}")),
+            n @ 0x100..=0xffff => out.push_str(&format!("\\u{n:04x}")),
+            n => out.push_str(&format!("\\U{n:08x}")),
+        }
+    }
+    out
 }
 
 fn type_name(v: &Value) -> &'static str {
@@ -383,6 +433,23 @@ mod tests {
     }
 
     #[test]
+    fn a_lone_unnamed_conversion_prints_the_mapping_as_python_does() {
+        let all = "{'program_name': 'web', 'here': '/etc', 'process_num': 3, 'numprocs': 4}";
+        assert_eq!(ok("echo %s"), format!("echo {all}"));
+        assert_eq!(ok("%r|%(here)s"), format!("{all}|/etc"));
+        assert_eq!(ok("[%.0s]"), "[]");
+        assert_eq!(ok("%.6s"), "{'prog");
+        let mut n = Names::new();
+        n.set_str("ENV_X", "café");
+        n.set_str("ENV_X", "it's");
+        n.set_int("a", -1);
+        assert_eq!(expand("%s", &n, "x").unwrap(), "{'ENV_X': \"it's\", 'a': -1}", "updates keep the position");
+        n.set_str("ENV_X", "é");
+        assert_eq!(expand("%a", &n, "x").unwrap(), "{'ENV_X': '\\xe9', 'a': -1}");
+        assert_eq!(expand("%s", &Names::new(), "x").unwrap(), "{}");
+    }
+
+    #[test]
     fn unknown_name_lists_available_names_sorted() {
         assert_eq!(
             err("ls %(foo)s"),
@@ -397,7 +464,11 @@ mod tests {
         assert!(err("%(here)q").ends_with("unsupported format character 'q' (0x71) at index 7"));
         assert!(err("%(here)d").ends_with("%d format: a real number is required, not str"));
         assert!(err("50% off").ends_with("%o format: an integer is required, not dict"));
-        assert!(err("%s").contains("without a name"));
+        assert!(err("%(here)s %s").ends_with("badly formatted: not enough arguments for format string"));
+        assert!(err("%s %s").ends_with("badly formatted: not enough arguments for format string"));
+        assert!(err("%s %(nope)s").contains("contains names ('nope')"));
+        assert!(err("%(nope)q").contains("contains names ('nope')"), "the name is looked up first");
+        assert!(err("%c").ends_with("%c requires int or char"));
         assert!(err("%(process_num)99999999999999999999d").ends_with("width too big"));
         assert!(err("%(process_num).70000f").ends_with("precision too big"));
         assert!(err("%(process_num).70000e").ends_with("precision too big"));

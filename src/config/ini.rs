@@ -40,6 +40,9 @@ impl Section {
 pub struct Ini {
     pub sections: Vec<Section>,
     pub defaults: Vec<Entry>,
+    /// Sections defined twice (merged, the later value of a key winning, as
+    /// configparser with strict=False does), one line each naming both places.
+    pub warnings: Vec<String>,
 }
 
 impl Ini {
@@ -161,7 +164,17 @@ impl Ini {
                     cursect = Some(None);
                 } else {
                     let idx = match self.sections.iter().position(|s| s.name == header) {
-                        Some(i) => i,
+                        Some(i) => {
+                            let first = &self.sections[i];
+                            self.warnings.push(format!(
+                                "{}:{lineno}: [{header}] is defined again (first at {}:{}); the two are merged, \
+                                 a key set in both takes the later value",
+                                path.display(),
+                                first.file.display(),
+                                first.line
+                            ));
+                            i
+                        }
                         None => {
                             self.sections.push(Section {
                                 name: header.to_string(),
@@ -411,12 +424,18 @@ mod tests {
     }
 
     #[test]
-    fn duplicates_last_wins_and_sections_reopen() {
+    fn duplicates_last_wins_and_sections_reopen_with_a_warning_naming_both_lines() {
         let ini = parse("[a]\nx=1\nx=2\n[b]\n[a]\ny=3\n").unwrap();
         assert_eq!(val(&ini, "a", "x").as_deref(), Some("2"));
         assert_eq!(val(&ini, "a", "y").as_deref(), Some("3"));
         assert_eq!(ini.sections.len(), 2);
         assert_eq!(ini.section("a").unwrap().entry("x").unwrap().line, 3);
+        assert_eq!(ini.warnings.len(), 1, "{:?}", ini.warnings);
+        assert_eq!(
+            ini.warnings[0],
+            "/t/x.conf:5: [a] is defined again (first at /t/x.conf:1); the two are merged, a key set in both \
+             takes the later value"
+        );
     }
 
     #[test]

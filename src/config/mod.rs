@@ -1,6 +1,7 @@
 //! Configuration: Supervisor's INI files in, a typed model out. Every error names the
 //! file, line, section and key; nothing here has side effects beyond reading files.
 
+pub mod depends;
 pub mod environment;
 pub mod error;
 pub mod expand;
@@ -11,6 +12,7 @@ pub mod programs;
 pub mod sample;
 pub mod schema;
 pub mod server;
+pub mod supervision;
 pub mod values;
 
 pub use error::ConfigError;

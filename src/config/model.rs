@@ -2,7 +2,7 @@
 
 use std::path::PathBuf;
 
-pub use super::values::{AutoRestart, LogLevel, LogTarget};
+pub use super::values::{AutoRestart, LogLevel, LogTarget, ShutdownOn};
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct ServerConfig {
@@ -41,6 +41,8 @@ pub struct SupervisordConfig {
     pub strip_ansi: bool,
     pub environment: Vec<(String, String)>,
     pub identifier: String,
+    /// Our addition, `log_format=json`: main log lines as JSON objects.
+    pub log_json: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -91,10 +93,29 @@ pub enum GroupKind {
 pub struct ListenerPoolConfig {
     /// Upper-case event type names, as subscribed (abstract types included), sorted.
     pub events: Vec<String>,
-    /// `len_unit=characters`: count the header's len in characters, as Supervisor 4.x on
-    /// Python 3 does and its childutils listeners expect; bytes by default.
+    /// Count the header's len in characters, as Supervisor 4.x on Python 3 does and its
+    /// childutils listeners expect (the default); `len_unit=bytes` turns it off.
     pub len_in_characters: bool,
     pub buffer_size: i64,
+    pub result_handler: ResultHandler,
+}
+
+/// The `result_handler`s built in (no Python code can be loaded).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ResultHandler {
+    /// `supervisor.dispatchers:default_handler`: `OK` accepts, anything else rejects.
+    Default,
+    /// `supervisor_stdout:event_handler` (the supervisor-stdout plugin): the result
+    /// echoes a PROCESS_LOG payload, whose lines go to supervisord's stdout as
+    /// `<processname> <channel> | <line>`.
+    Stdout,
+}
+
+impl ResultHandler {
+    pub const ALL: [(&'static str, ResultHandler); 2] = [
+        ("supervisor.dispatchers:default_handler", ResultHandler::Default),
+        ("supervisor_stdout:event_handler", ResultHandler::Stdout),
+    ];
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -128,6 +149,27 @@ pub struct ChannelLogConfig {
     pub capture_maxbytes: i64,
     pub events_enabled: bool,
     pub syslog: bool,
+    /// Our addition: whole lines, prefixed or as JSON, for a console target; None
+    /// writes the bytes as read, as the reference does.
+    pub lines: Option<LineFormat>,
+}
+
+/// How a console target (/dev/stdout, /dev/stderr) receives a child's lines.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LineFormat {
+    /// Each line behind this prefix (the expanded template and a space; empty when
+    /// no template is set).
+    Text(String),
+    /// One JSON object per line: time, program, group, stream, message.
+    Json,
+}
+
+/// Paths that name supervisord's own stdout or stderr.
+pub fn is_console_path(p: &std::path::Path) -> bool {
+    matches!(
+        p.to_str(),
+        Some("/dev/stdout" | "/dev/stderr" | "/dev/fd/1" | "/dev/fd/2" | "/proc/self/fd/1" | "/proc/self/fd/2")
+    )
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -158,4 +200,8 @@ pub struct ProcessConfig {
     pub environment: Vec<(String, String)>,
     /// The program's own serverurl; None means AUTO.
     pub serverurl: Option<String>,
+    /// Dependencies, readiness, health checks and restart pacing (opt-in keys).
+    pub supervision: super::supervision::Supervision,
+    /// Our addition; always Never for event listeners.
+    pub shutdown_on: ShutdownOn,
 }

@@ -38,6 +38,9 @@ pub const EVENT_TYPES: &[&str] = &[
     "PROCESS_GROUP",
     "PROCESS_GROUP_ADDED",
     "PROCESS_GROUP_REMOVED",
+    "PROCESS_HEALTH",
+    "PROCESS_HEALTH_UNHEALTHY",
+    "PROCESS_HEALTH_HEALTHY",
 ];
 
 const DEFAULT_RESULT_HANDLER: &str = "supervisor.dispatchers:default_handler";
@@ -112,6 +115,7 @@ pub(crate) fn groups(r: &Reader, warnings: &mut Vec<String>) -> Result<Vec<Group
     }
 
     groups.sort_by(|a, b| (a.priority, &a.name).cmp(&(b.priority, &b.name)));
+    super::depends::check(r, &groups)?;
     Ok(groups)
 }
 
@@ -126,9 +130,10 @@ fn listener_pool(r: &Reader, section: &str, warnings: &mut Vec<String>) -> Resul
     let name = section.split_once(':').map(|(_, n)| n.to_string()).unwrap_or_default();
     let priority = r.typed(section, "priority", "-1", &none, v::integer)?;
     let buffer_size = r.typed(section, "buffer_size", "10", &none, v::integer)?;
-    // Our addition (the reference ignores unknown keys, so the file stays portable).
+    // Our addition (the reference ignores unknown keys, so the file stays portable);
+    // the default counts as the reference does.
     let len_in_characters =
-        r.typed(section, "len_unit", "bytes", &none, |s| match s.trim().to_lowercase().as_str() {
+        r.typed(section, "len_unit", "characters", &none, |s| match s.trim().to_lowercase().as_str() {
             "bytes" => Ok(false),
             "characters" => Ok(true),
             _ => Err(format!("len_unit must be 'bytes' or 'characters', not {}", crate::config::ini::py_repr(s))),
@@ -141,15 +146,17 @@ fn listener_pool(r: &Reader, section: &str, warnings: &mut Vec<String>) -> Resul
         ));
     }
     let handler = r.get_or(section, "result_handler", DEFAULT_RESULT_HANDLER, &none)?;
-    if handler.trim() != DEFAULT_RESULT_HANDLER {
+    let Some(&(_, result_handler)) = ResultHandler::ALL.iter().find(|(n, _)| *n == handler.trim()) else {
+        let known: Vec<&str> = ResultHandler::ALL.iter().map(|(n, _)| *n).collect();
         return Err(r.err(
             section,
             Some("result_handler"),
             format!(
-                "{handler} cannot be resolved within [{section}] (only {DEFAULT_RESULT_HANDLER} is available: this daemon does not load Python code)"
+                "{handler} cannot be resolved within [{section}]: this daemon loads no Python code; its built-in handlers are {}",
+                known.join(" and ")
             ),
         ));
-    }
+    };
     let listed = r.get_or(section, "events", "", &none)?;
     let mut events: Vec<String> = v::list_of_strings(&listed).iter().map(|e| e.to_uppercase()).collect();
     events.sort();
@@ -173,7 +180,12 @@ fn listener_pool(r: &Reader, section: &str, warnings: &mut Vec<String>) -> Resul
     Ok(GroupConfig {
         name,
         priority,
-        kind: GroupKind::EventListenerPool(ListenerPoolConfig { events, buffer_size, len_in_characters }),
+        kind: GroupKind::EventListenerPool(ListenerPoolConfig {
+            events,
+            buffer_size,
+            len_in_characters,
+            result_handler,
+        }),
         processes,
     })
 }
@@ -253,14 +265,14 @@ fn parse_fcgi_socket(
         if let Some((host, port)) = rest.rsplit_once(':') {
             let host_ok = !host.is_empty() && !host.contains(|c: char| c.is_whitespace() || c == ':');
             if host_ok && !port.is_empty() && port.chars().all(|c| c.is_ascii_digit()) {
-                if let Ok(port) = port.parse::<u16>() {
-                    return Ok(FcgiSocket {
-                        address: FcgiAddress::Tcp { host: host.to_string(), port },
-                        backlog,
-                        owner: None,
-                        mode: None,
-                    });
-                }
+                // The reference's bounds (1..=65535) and their messages.
+                let port = v::port_number(port)?;
+                return Ok(FcgiSocket {
+                    address: FcgiAddress::Tcp { host: host.to_string(), port },
+                    backlog,
+                    owner: None,
+                    mode: None,
+                });
             }
         }
     }
@@ -288,6 +300,7 @@ struct SectionSettings {
     user: Option<String>,
     umask: Option<u32>,
     process_name: String,
+    shutdown_on: ShutdownOn,
 }
 
 fn section_settings(r: &Reader, section: &str, common: &Names) -> Result<SectionSettings, ConfigError> {
@@ -306,12 +319,21 @@ fn section_settings(r: &Reader, section: &str, common: &Names) -> Result<Section
     };
     let template = r.get_raw(section, "process_name").unwrap_or("%(program_name)s");
     let process_name = v::process_or_group_name(template).map_err(|m| r.err(section, Some("process_name"), m))?;
+    // Our addition, for programs only: a listener pool is never what a container lives for.
+    let shutdown_on = if section.starts_with("eventlistener:") {
+        ShutdownOn::Never
+    } else {
+        r.typed(section, "shutdown_on", "never", c, v::shutdown_on)?
+    };
     let s = SectionSettings {
         priority: r.typed(section, "priority", "999", c, v::integer)?,
         autostart: r.typed(section, "autostart", "true", c, v::boolean)?,
         autorestart: r.typed(section, "autorestart", "unexpected", c, v::auto_restart)?,
         startsecs: r.typed(section, "startsecs", "1", c, v::integer)?,
-        startretries: r.typed(section, "startretries", "3", c, v::integer)?,
+        startretries: r.typed(section, "startretries", "3", c, |t| match t.trim() {
+            "unlimited" => Ok(super::supervision::UNLIMITED_RETRIES),
+            _ => v::integer(t),
+        })?,
         stopsignal: r.typed(section, "stopsignal", "TERM", c, v::signal_number)?,
         stopwaitsecs: r.typed(section, "stopwaitsecs", "10", c, v::integer)?,
         stopasgroup,
@@ -325,6 +347,7 @@ fn section_settings(r: &Reader, section: &str, common: &Names) -> Result<Section
         user,
         umask,
         process_name,
+        shutdown_on,
     };
     if s.numprocs > 1 && !s.process_name.contains("%(process_num)") {
         return Err(r.err(
@@ -347,12 +370,14 @@ fn processes_from_section(
 ) -> Result<Vec<Rc<ProcessConfig>>, ConfigError> {
     let program_name = section.split_once(':').map(|(_, n)| n).unwrap_or("");
     let program_name = v::process_or_group_name(program_name).map_err(|m| r.err(section, None, m))?;
+    // In the reference's order (a lone %s prints them in it).
     let mut common = Names::new();
     common.set_str("program_name", &program_name);
-    common.set_str("group_name", group);
     common.set_str("host_node_name", &crate::sys::hostname());
+    common.set_str("group_name", group);
 
     let s = section_settings(r, section, &common)?;
+    let supervision = super::supervision::read(r, section, &common)?;
     let capture = |key: &str| r.typed(section, key, "0", &common, v::byte_size);
     let stdout_capture = capture("stdout_capture_maxbytes")?;
     let stderr_capture = capture("stderr_capture_maxbytes")?;
@@ -380,7 +405,7 @@ fn processes_from_section(
         }
 
         let directory = r.get(section, "directory", &names)?;
-        let stdout = channel_log(r, section, "stdout", &names, stdout_capture, stdout_events, warnings)?;
+        let mut stdout = channel_log(r, section, "stdout", &names, stdout_capture, stdout_events, warnings)?;
         let mut stderr = channel_log(r, section, "stderr", &names, stderr_capture, stderr_events, warnings)?;
         if s.redirect_stderr {
             if matches!(stderr.logfile, LogTarget::File(_)) {
@@ -391,6 +416,13 @@ fn processes_from_section(
             }
             stderr.logfile = LogTarget::None;
         }
+        let log_format = r.get(section, "log_format", &names)?;
+        let json = match &log_format {
+            Some(f) => Some(v::log_format(f).map_err(|m| r.err(section, Some("log_format"), m))?),
+            None => None,
+        };
+        stdout.lines = line_format(r, section, "stdout", &stdout.logfile, json, &names)?;
+        stderr.lines = line_format(r, section, "stderr", &stderr.logfile, json, &names)?;
         let command = match r.get(section, "command", &names)? {
             Some(c) => c,
             None => return Err(r.err(section, None, format!("program section {section} does not specify a command"))),
@@ -420,6 +452,8 @@ fn processes_from_section(
             redirect_stderr: s.redirect_stderr,
             environment: env.pairs,
             serverurl: s.serverurl.clone(),
+            supervision: supervision.clone(),
+            shutdown_on: s.shutdown_on,
         }));
     }
     processes.sort_by(|a, b| (a.priority, &a.name).cmp(&(b.priority, &b.name)));
@@ -465,5 +499,62 @@ fn channel_log(
             r.location(section, Some(&lf_key))
         ));
     }
-    Ok(ChannelLogConfig { logfile, maxbytes, backups, capture_maxbytes, events_enabled, syslog })
+    Ok(ChannelLogConfig { logfile, maxbytes, backups, capture_maxbytes, events_enabled, syslog, lines: None })
+}
+
+/// Our addition: `<channel>_log_prefix` and `log_format` turn a console target into
+/// whole lines, prefixed or JSON. Both only make sense where the bytes go to the
+/// container's console: a file keeps the bytes as written, as `tail` and readLog
+/// offsets expect.
+fn line_format(
+    r: &Reader,
+    section: &str,
+    channel: &str,
+    target: &LogTarget,
+    json: Option<bool>,
+    names: &Names,
+) -> Result<Option<LineFormat>, ConfigError> {
+    let prefix_key = format!("{channel}_log_prefix");
+    let prefix = r.get(section, &prefix_key, names)?;
+    let console = matches!(target, LogTarget::File(p) if is_console_path(p));
+    let target_text = || match target {
+        LogTarget::File(p) => p.display().to_string(),
+        LogTarget::Auto => "AUTO".into(),
+        LogTarget::None => "NONE".into(),
+        LogTarget::Syslog => "syslog".into(),
+    };
+    let fix = "/dev/stdout or /dev/stderr";
+    if prefix.is_some() && !console {
+        return Err(r.err(
+            section,
+            Some(&prefix_key),
+            format!(
+                "[{section}] {prefix_key} applies to a console target only, but {channel}_logfile is {} (use {fix})",
+                target_text()
+            ),
+        ));
+    }
+    if json == Some(true) && prefix.is_some() {
+        return Err(r.err(
+            section,
+            Some(&prefix_key),
+            format!("[{section}] {prefix_key} has no place in log_format=json lines (the program is a field there)"),
+        ));
+    }
+    if json.is_some() && !console && *target != LogTarget::None {
+        return Err(r.err(
+            section,
+            Some("log_format"),
+            format!(
+                "[{section}] log_format applies to console targets only, but {channel}_logfile is {} (use {fix}, NONE, or redirect_stderr=true)",
+                target_text()
+            ),
+        ));
+    }
+    Ok(match (json, prefix) {
+        (Some(true), _) => Some(LineFormat::Json),
+        (_, Some(p)) => Some(LineFormat::Text(if p.is_empty() { p } else { format!("{p} ") })),
+        (Some(false), None) => Some(LineFormat::Text(String::new())),
+        (None, None) => None,
+    })
 }

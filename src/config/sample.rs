@@ -3,7 +3,9 @@
 //! docs. Sections, keys and defaults follow Supervisor 4.3.0's sample so existing
 //! habits carry over; the comment prose is our own.
 
-pub const SAMPLE_CONF: &str = r#"; A starting point for a supervisord configuration, printed by
+pub const SAMPLE_CONF: &str = r#"; Sample supervisor config file (the title scripts look for).
+;
+; A starting point for a supervisord configuration, printed by
 ; echo_supervisord_conf.  Save it somewhere (e.g. /etc/supervisord.conf),
 ; adjust it, and add a [program:x] section for each thing to run.
 ;

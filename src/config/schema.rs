@@ -22,6 +22,7 @@ const SUPERVISORD: &[&str] = &[
     "strip_ansi",
     "environment",
     "profile_options",
+    "log_format",
 ];
 const SUPERVISORCTL: &[&str] = &["serverurl", "username", "password", "prompt", "history_file"];
 const UNIX_HTTP: &[&str] = &["file", "chmod", "chown", "username", "password"];
@@ -61,9 +62,14 @@ const PROGRAM: &[&str] = &[
     "directory",
     "umask",
     "serverurl",
+    "stdout_log_prefix",
+    "stderr_log_prefix",
+    "log_format",
 ];
 const LISTENER_EXTRA: &[&str] = &["events", "buffer_size", "result_handler", "len_unit"];
 const FCGI_EXTRA: &[&str] = &["socket", "socket_backlog", "socket_owner", "socket_mode"];
+/// Our additions for [program:x] and [fcgi-program:x] (not event listeners).
+const PROGRAM_EXTRA: &[&str] = &["shutdown_on"];
 
 /// The keys a section may hold; None when any key is fine (plugin sections).
 fn known_keys(section: &str) -> Option<Vec<&'static str>> {
@@ -73,9 +79,9 @@ fn known_keys(section: &str) -> Option<Vec<&'static str>> {
         "supervisorctl" => SUPERVISORCTL.to_vec(),
         "include" => INCLUDE.to_vec(),
         "group" => GROUP.to_vec(),
-        "program" => PROGRAM.to_vec(),
-        "eventlistener" => [PROGRAM, LISTENER_EXTRA].concat(),
-        "fcgi-program" => [PROGRAM, FCGI_EXTRA].concat(),
+        "program" => [PROGRAM, PROGRAM_EXTRA, super::supervision::KEYS].concat(),
+        "eventlistener" => [PROGRAM, LISTENER_EXTRA, super::supervision::KEYS].concat(),
+        "fcgi-program" => [PROGRAM, FCGI_EXTRA, PROGRAM_EXTRA, super::supervision::KEYS].concat(),
         "rpcinterface" | "ctlplugin" => return None,
         k if k.starts_with("unix_http_server") => UNIX_HTTP.to_vec(),
         k if k.starts_with("inet_http_server") => INET_HTTP.to_vec(),

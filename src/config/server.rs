@@ -32,6 +32,7 @@ pub fn read_with_includes(path: &Path) -> Result<(Ini, Vec<String>, Vec<String>)
     let here = dir_of(&main_abs);
     let (mut warnings, mut infos) = (Vec::new(), Vec::new());
     if !ini.has_section("include") {
+        warnings.append(&mut ini.warnings);
         return Ok((ini, warnings, infos));
     }
     ini.replace_here(&here);
@@ -44,9 +45,11 @@ pub fn read_with_includes(path: &Path) -> Result<(Ini, Vec<String>, Vec<String>)
         }
         return Err(e);
     };
-    let mut names = env_names();
+    // In the reference's order (a lone %s prints them in it).
+    let mut names = Names::new();
     names.set_str("here", &here);
     names.set_str("host_node_name", &crate::sys::hostname());
+    names.extend(&env_names());
     let files = super::expand::expand(&entry.value, &names, "include.files")
         .map_err(|m| ConfigError::new(m).in_file(&entry.file, Some(entry.line)).at("include", Some("files")))?;
     for pattern in files.split_whitespace() {
@@ -70,6 +73,7 @@ pub fn read_with_includes(path: &Path) -> Result<(Ini, Vec<String>, Vec<String>)
             }
         }
     }
+    warnings.splice(0..0, std::mem::take(&mut ini.warnings));
     Ok((ini, warnings, infos))
 }
 
@@ -145,6 +149,7 @@ fn supervisord_section(r: &mut Reader, warnings: &mut Vec<String>) -> Result<Sup
     let childlogdir = r.typed(s, "childlogdir", &tmp, &none, v::existing_directory)?;
     let nocleanup = r.typed(s, "nocleanup", "false", &none, v::boolean)?;
     let strip_ansi = r.typed(s, "strip_ansi", "false", &none, v::boolean)?;
+    let log_json = r.typed(s, "log_format", "text", &none, v::log_format)?;
     // The reference expands this value twice; the second pass is what makes a `%%`
     // fail there, and keeping it keeps the accepted set identical.
     let once = r.get_or(s, "environment", "", &none)?;
@@ -179,6 +184,7 @@ fn supervisord_section(r: &mut Reader, warnings: &mut Vec<String>) -> Result<Sup
         strip_ansi,
         environment: env.pairs,
         identifier,
+        log_json,
     })
 }
 

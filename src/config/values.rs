@@ -10,6 +10,37 @@ pub type Result<T> = std::result::Result<T, String>;
 
 /// Python `int()` of a string: surrounding whitespace, a sign, `_` between digits.
 pub fn py_int_radix(s: &str, radix: u32) -> Option<i64> {
+    let (neg, clean) = py_int_digits(s, radix)?;
+    let v = i64::from_str_radix(&clean, radix).ok()?;
+    Some(if neg { -v } else { v })
+}
+
+/// Python's `int(s, radix)` for a config value: Python's integers have no upper bound,
+/// so a value past i64 is accepted and clamped to i64's range (as good as infinite for
+/// every key that takes a number).
+pub fn py_int_clamped(s: &str, radix: u32) -> Option<i64> {
+    let (neg, clean) = py_int_digits(s, radix)?;
+    Some(match i64::from_str_radix(&clean, radix) {
+        Ok(v) if neg => -v,
+        Ok(v) => v,
+        Err(_) if neg => i64::MIN,
+        Err(_) => i64::MAX,
+    })
+}
+
+/// The integer as Python prints it (`str(int(s))`), exact past i64 too; for messages.
+pub fn py_int_text(s: &str) -> Option<String> {
+    let (neg, clean) = py_int_digits(s, 10)?;
+    let digits = clean.trim_start_matches('0');
+    Some(match (neg, digits) {
+        (_, "") => "0".to_string(),
+        (true, d) => format!("-{d}"),
+        (false, d) => d.to_string(),
+    })
+}
+
+/// Sign and bare digits of a Python int literal, or None when `int()` would refuse it.
+fn py_int_digits(s: &str, radix: u32) -> Option<(bool, String)> {
     let t = s.trim();
     let (neg, digits) = match t.as_bytes().first() {
         Some(b'-') => (true, &t[1..]),
@@ -32,12 +63,11 @@ pub fn py_int_radix(s: &str, radix: u32) -> Option<i64> {
     if !clean.chars().all(|c| c.is_digit(radix)) {
         return None;
     }
-    let v = i64::from_str_radix(&clean, radix).ok()?;
-    Some(if neg { -v } else { v })
+    Some((neg, clean))
 }
 
 pub fn integer(s: &str) -> Result<i64> {
-    py_int_radix(s, 10).ok_or_else(|| format!("invalid literal for int() with base 10: {}", py_repr(s)))
+    py_int_clamped(s, 10).ok_or_else(|| format!("invalid literal for int() with base 10: {}", py_repr(s)))
 }
 
 pub fn boolean(s: &str) -> Result<bool> {
@@ -73,7 +103,7 @@ pub fn list_of_exitcodes(s: &str) -> Result<Vec<i32>> {
     }
     let mut out = Vec::new();
     for part in s.split(',') {
-        let n = py_int_radix(part, 10).ok_or_else(bad)?;
+        let n = py_int_clamped(part, 10).ok_or_else(bad)?;
         if !(0..=255).contains(&n) {
             return Err(bad());
         }
@@ -83,7 +113,7 @@ pub fn list_of_exitcodes(s: &str) -> Result<Vec<i32>> {
 }
 
 pub fn octal(s: &str) -> Result<u32> {
-    match py_int_radix(s, 8) {
+    match py_int_clamped(s, 8) {
         Some(n) if (0..=u32::MAX as i64).contains(&n) => Ok(n as u32),
         _ => Err(format!("{s} can not be converted to an octal type")),
     }
@@ -140,7 +170,7 @@ fn is_known_signum(n: i64) -> bool {
 }
 
 pub fn signal_number(s: &str) -> Result<i32> {
-    let num = match py_int_radix(s, 10) {
+    let num = match py_int_clamped(s, 10) {
         Some(n) => n,
         None => {
             let upper = s.trim().to_uppercase();
@@ -176,6 +206,41 @@ pub fn auto_restart(s: &str) -> Result<AutoRestart> {
         "no" | "false" | "off" | "0" => Ok(AutoRestart::Never),
         "unexpected" => Ok(AutoRestart::Unexpected),
         _ => Err(format!("invalid 'autorestart' value {}", py_repr(&v))),
+    }
+}
+
+/// `shutdown_on=` (our addition): which ends of a program shut the whole daemon down.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ShutdownOn {
+    Never,
+    /// Any exit the daemon did not ask for.
+    Exit,
+    /// An exit whose status is not in exitcodes, or a death by signal.
+    Unexpected,
+    /// Entering FATAL (too many failed starts).
+    Fatal,
+}
+
+impl ShutdownOn {
+    pub fn name(self) -> &'static str {
+        match self {
+            ShutdownOn::Never => "never",
+            ShutdownOn::Exit => "exit",
+            ShutdownOn::Unexpected => "unexpected",
+            ShutdownOn::Fatal => "fatal",
+        }
+    }
+}
+
+pub fn shutdown_on(s: &str) -> Result<ShutdownOn> {
+    match s.trim().to_lowercase().as_str() {
+        "never" => Ok(ShutdownOn::Never),
+        "exit" => Ok(ShutdownOn::Exit),
+        "unexpected" => Ok(ShutdownOn::Unexpected),
+        "fatal" => Ok(ShutdownOn::Fatal),
+        _ => {
+            Err(format!("invalid 'shutdown_on' value {}: expected never, exit, unexpected or fatal", py_repr(s.trim())))
+        }
     }
 }
 
@@ -279,6 +344,15 @@ pub fn logfile_name(s: &str) -> Result<LogTarget> {
     }
 }
 
+/// `log_format`: true for json, false for text (our addition).
+pub fn log_format(s: &str) -> Result<bool> {
+    match s.trim().to_lowercase().as_str() {
+        "text" => Ok(false),
+        "json" => Ok(true),
+        _ => Err(format!("log_format must be 'text' or 'json', not {}", py_repr(s))),
+    }
+}
+
 /// Process and group names must not contain characters that break namespecs and URLs.
 pub fn process_or_group_name(s: &str) -> Result<String> {
     let t = s.trim();
@@ -291,7 +365,7 @@ pub fn process_or_group_name(s: &str) -> Result<String> {
 }
 
 pub fn name_to_uid(s: &str) -> Result<u32> {
-    match py_int_radix(s, 10) {
+    match py_int_clamped(s, 10) {
         Some(n) => match u32::try_from(n).ok().filter(|&uid| sys::user_by_uid(uid).is_some()) {
             Some(uid) => Ok(uid),
             None => Err(format!("Invalid user id {s}")),
@@ -301,7 +375,7 @@ pub fn name_to_uid(s: &str) -> Result<u32> {
 }
 
 pub fn name_to_gid(s: &str) -> Result<u32> {
-    match py_int_radix(s, 10) {
+    match py_int_clamped(s, 10) {
         Some(n) => match u32::try_from(n).ok().filter(|&gid| sys::group_by_gid(gid).is_some()) {
             Some(gid) => Ok(gid),
             None => Err(format!("Invalid group id {s}")),
@@ -340,13 +414,14 @@ pub fn inet_address(s: &str) -> Result<(String, u16)> {
     Ok((host, port))
 }
 
-fn port_number(s: &str) -> Result<u16> {
+pub fn port_number(s: &str) -> Result<u16> {
     let n = integer(s)?;
+    let shown = py_int_text(s).unwrap_or_else(|| n.to_string());
     if n < 1 {
-        return Err(format!("{n} is below lower bound (1)"));
+        return Err(format!("{shown} is below lower bound (1)"));
     }
     if n > 65535 {
-        return Err(format!("{n} is above upper bound (65535)"));
+        return Err(format!("{shown} is above upper bound (65535)"));
     }
     Ok(n as u16)
 }
@@ -387,6 +462,16 @@ mod tests {
         assert!(integer("").is_err());
         assert_eq!(integer("012"), Ok(12));
         assert_eq!(integer("000"), Ok(0));
+        // Python's ints are unbounded: accepted, clamped into i64.
+        assert_eq!(integer("99999999999999999999"), Ok(i64::MAX));
+        assert_eq!(integer("-99_999_999_999_999_999_999"), Ok(i64::MIN));
+        assert_eq!(py_int_radix("99999999999999999999", 10), None, "the strict reader (XML-RPC) refuses it");
+        assert_eq!(py_int_text("+000_99999999999999999999").as_deref(), Some("99999999999999999999"));
+        assert_eq!(py_int_text("-0").as_deref(), Some("0"));
+        assert_eq!(
+            port_number("99999999999999999999"),
+            Err("99999999999999999999 is above upper bound (65535)".into())
+        );
     }
 
     #[test]
@@ -455,6 +540,16 @@ mod tests {
         assert_eq!(auto_restart("TRUE"), Ok(AutoRestart::Always));
         assert_eq!(auto_restart("off"), Ok(AutoRestart::Never));
         assert_eq!(auto_restart("Sometimes"), Err("invalid 'autorestart' value 'sometimes'".into()));
+    }
+
+    #[test]
+    fn shutdown_on_values() {
+        assert_eq!(shutdown_on("Fatal"), Ok(ShutdownOn::Fatal));
+        assert_eq!(shutdown_on(" exit "), Ok(ShutdownOn::Exit));
+        assert_eq!(
+            shutdown_on("always"),
+            Err("invalid 'shutdown_on' value 'always': expected never, exit, unexpected or fatal".into())
+        );
     }
 
     #[test]

@@ -111,6 +111,7 @@ fn host_port(rest: &str) -> (String, u16) {
 
 impl Client {
     pub fn connect(&self) -> Result<Conn, CallError> {
+        log::debug!("connecting to {}", self.serverurl);
         if let Some(path) = self.serverurl.strip_prefix("unix://") {
             return UnixStream::connect(path).map(Conn::Unix).map_err(CallError::Connect);
         }
@@ -139,9 +140,13 @@ impl Client {
             body.len()
         );
         let io = |e: io::Error| CallError::Other(e.to_string());
+        log::debug!("POST /RPC2 {method}, {} bytes", body.len());
+        log::trace!("request body: {body}");
         conn.write_all(head.as_bytes()).map_err(io)?;
         conn.write_all(body.as_bytes()).map_err(io)?;
         let (status, reason, body) = read_response(&mut conn)?;
+        log::debug!("HTTP {status} {reason}, {} bytes", body.len());
+        log::trace!("response body: {}", String::from_utf8_lossy(&body));
         if status != 200 {
             return Err(CallError::Http(status, reason));
         }
@@ -152,11 +157,25 @@ impl Client {
         }
     }
 
+    /// One plain GET (our own JSON views): the status and the body.
+    pub fn get(&self, path: &str) -> Result<(u16, Vec<u8>), CallError> {
+        let mut conn = self.connect()?;
+        let head = format!(
+            "GET {path} HTTP/1.1\r\nHost: localhost\r\nUser-Agent: supervisor/{}\r\n{}Accept: application/json\r\nConnection: close\r\n\r\n",
+            crate::OUR_VERSION,
+            self.auth_header()
+        );
+        conn.write_all(head.as_bytes()).map_err(|e| CallError::Other(e.to_string()))?;
+        let (status, _, body) = read_response(&mut conn)?;
+        Ok((status, body))
+    }
+
     /// Opens a streaming GET (for /logtail and /mainlogtail): returns the connection
     /// positioned at the body, or the HTTP status when it is not 200.
     pub fn stream(&self, path: &str) -> Result<Conn, CallError> {
         let mut conn = self.connect()?;
         let head = format!("GET {path} HTTP/1.0\r\nHost: localhost\r\n{}\r\n", self.auth_header());
+        log::debug!("GET {path}");
         conn.write_all(head.as_bytes()).map_err(|e| CallError::Other(e.to_string()))?;
         let mut buf = Vec::new();
         let mut byte = [0u8; 1];

@@ -86,10 +86,102 @@ fn print_statuses(infos: &[Value]) {
     }
 }
 
+/// The usage figures of our daemon's JSON view (`/api/status`), by namespec, and the
+/// daemon's own; empty when the daemon has no such view (the Python supervisord).
+fn usage(ctl: &Ctl) -> (std::collections::HashMap<String, Value>, Option<Value>) {
+    let mut by_name = std::collections::HashMap::new();
+    let Ok((200, body)) = ctl.client().get("/api/status") else { return (by_name, None) };
+    let Some(doc) = super::json::parse(&String::from_utf8_lossy(&body)) else { return (by_name, None) };
+    if let Some(Value::Array(procs)) = doc.get("processes") {
+        for p in procs {
+            by_name.insert(s(p, "namespec"), p.clone());
+        }
+    }
+    (by_name, doc.get("supervisor").cloned())
+}
+
+const USAGE_KEYS: [&str; 6] = ["restarts", "cpu_percent", "cpu_seconds", "rss_bytes", "threads", "fds"];
+
+/// getProcessInfo structs with the usage figures added where the daemon has them.
+fn with_usage(infos: &[Value], usage: &std::collections::HashMap<String, Value>) -> Vec<Value> {
+    infos
+        .iter()
+        .map(|info| {
+            let mut members = match info {
+                Value::Struct(m) => m.clone(),
+                _ => Vec::new(),
+            };
+            if let Some(u) = usage.get(&namespec(&s(info, "group"), &s(info, "name"))) {
+                for k in USAGE_KEYS {
+                    members.push((k.into(), u.get(k).cloned().unwrap_or(Value::Nil)));
+                }
+            }
+            Value::Struct(members)
+        })
+        .collect()
+}
+
+fn human_bytes(n: i64) -> String {
+    let mut v = n as f64;
+    for unit in ["B", "K", "M", "G"] {
+        if v < 1024.0 {
+            return if unit == "B" { format!("{n}B") } else { format!("{v:.1}{unit}") };
+        }
+        v /= 1024.0;
+    }
+    format!("{v:.1}T")
+}
+
+/// `status --long`: the reference's columns plus pid, uptime, CPU%, RSS, threads, fds.
+fn print_long(infos: &[Value], usage: &std::collections::HashMap<String, Value>, daemon: Option<&Value>) {
+    let names: Vec<String> = infos.iter().map(|i| namespec(&s(i, "group"), &s(i, "name"))).collect();
+    let width = names.iter().map(|n| n.chars().count()).max().unwrap_or(0).max(30) + 3;
+    let num = |u: Option<&Value>, k: &str| u.and_then(|u| u.get(k)).and_then(|v| v.as_int());
+    let pct = |u: Option<&Value>| match u.and_then(|u| u.get("cpu_percent")) {
+        Some(Value::Double(f)) => format!("{f:.1}"),
+        Some(Value::Int(n)) => format!("{n}.0"),
+        _ => "-".into(),
+    };
+    let dash = |v: Option<i64>| v.map(|n| n.to_string()).unwrap_or_else(|| "-".into());
+    let mut table = format!(
+        "{:<width$}{:<10}{:>7} {:>10} {:>6} {:>8} {:>4} {:>5}  {}\n",
+        "NAME", "STATE", "PID", "UPTIME", "CPU%", "RSS", "THR", "FDS", "DESCRIPTION"
+    );
+    for (info, name) in infos.iter().zip(&names) {
+        let u = usage.get(name);
+        let running = i(info, "state") == 20;
+        let pid = if i(info, "pid") != 0 { i(info, "pid").to_string() } else { "-".into() };
+        let uptime = if running { crate::rpc::info::uptime(i(info, "now") - i(info, "start")) } else { "-".into() };
+        let rss = num(u, "rss_bytes").map(human_bytes).unwrap_or_else(|| "-".into());
+        table.push_str(&format!(
+            "{name:<width$}{:<10}{pid:>7} {uptime:>10} {:>6} {rss:>8} {:>4} {:>5}  {}\n",
+            s(info, "statename"),
+            pct(u),
+            dash(num(u, "threads")),
+            dash(num(u, "fds")),
+            s(info, "description")
+        ));
+    }
+    if let Some(d) = daemon {
+        let rss = num(Some(d), "rss_bytes").map(human_bytes).unwrap_or_else(|| "-".into());
+        table.push_str(&format!(
+            "supervisord pid {}: CPU {}%, RSS {rss}, {} threads, {} fds\n",
+            i(d, "pid"),
+            pct(Some(d)),
+            dash(num(Some(d), "threads")),
+            dash(num(Some(d), "fds"))
+        ));
+    }
+    if let Some(block) = table.strip_suffix('\n') {
+        out(block);
+    }
+}
+
 fn status(ctl: &mut Ctl, arg: &str) -> CmdResult {
     let mut names: Vec<&str> = arg.split_whitespace().collect();
     let json = names.contains(&"--json");
-    names.retain(|n| *n != "--json");
+    let long = names.iter().any(|n| *n == "-l" || *n == "--long");
+    names.retain(|n| !matches!(*n, "--json" | "-l" | "--long"));
     if !ctl.upcheck()? {
         ctl.exitstatus = status::STATUS_UNKNOWN;
         return Ok(());
@@ -122,8 +214,13 @@ fn status(ctl: &mut Ctl, arg: &str) -> CmdResult {
         }
         found
     };
-    if json {
-        out(&super::json::process_infos(&matching));
+    if json || long {
+        let (usage, daemon) = usage(ctl);
+        if json {
+            out(&super::json::process_infos(&with_usage(&matching, &usage)));
+        } else {
+            print_long(&matching, &usage, daemon.as_ref());
+        }
     } else {
         print_statuses(&matching);
     }

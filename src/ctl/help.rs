@@ -59,7 +59,8 @@ fn lines(topic: &str) -> Option<&'static [&'static str]> {
             "status <gname>:*\tThe status of every process of a group",
             "status <name> <name>\tThe status of several processes",
             "status\t\t\tThe status of every process",
-            "status --json [...]\tThe same as JSON, one object per process",
+            "status --json [...]\tThe same as JSON, one object per process, with CPU and memory",
+            "status -l|--long [...]\tThe table with PID, UPTIME, CPU%, RSS, THR and FDS columns",
         ],
         "stop" => &[
             "stop <name>\t\tStop a process",

@@ -173,6 +173,7 @@ impl Ctl {
 }
 
 pub fn main(progname: &str, args: &[String]) -> i32 {
+    crate::init_client_logging();
     let opts = match options::parse(progname, args) {
         Ok(options::Parsed::Run(o)) => o,
         Ok(options::Parsed::Print(text)) => {

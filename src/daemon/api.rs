@@ -8,7 +8,6 @@ use super::command::CommandError;
 use super::process::State;
 use super::spawn::{self, SpawnContext};
 use super::supervisor::{wall_now, ProcId, Supervisor};
-use crate::config::LogLevel;
 
 pub enum Target {
     /// A whole group (`g:*`, `g:`).
@@ -72,7 +71,13 @@ pub enum StartError {
 /// spawn.
 pub fn start(sup: &mut Supervisor, id: ProcId) -> Result<(), StartError> {
     let Some(m) = sup.procs.get(&id) else { return Err(StartError::Unknown) };
-    let ctx = SpawnContext { base_env: &sup.base_env, serverurl: sup.cfg.serverurl.as_deref(), fcgi_socket: None };
+    let ctx = SpawnContext {
+        base_env: &sup.base_env,
+        serverurl: sup.cfg.serverurl.as_deref(),
+        fcgi_socket: None,
+        extra_env: Vec::new(),
+        extra_fd: None,
+    };
     match spawn::precheck(&m.proc.config, &ctx) {
         Ok(_) => {}
         Err(CommandError::NotFound(msg)) => return Err(StartError::NotFound(msg)),
@@ -93,14 +98,9 @@ pub fn start(sup: &mut Supervisor, id: ProcId) -> Result<(), StartError> {
     Ok(())
 }
 
+/// stopProcess: after the dependents that are being stopped too (stop all).
 pub fn stop(sup: &mut Supervisor, id: ProcId) -> Result<(), String> {
-    let mut fx = Vec::new();
-    let result = match sup.procs.get_mut(&id) {
-        Some(m) => m.proc.stop(&mut fx),
-        None => Ok(()),
-    };
-    sup.apply(id, fx);
-    result
+    sup.stop_ordered(id, false)
 }
 
 /// signalProcess: any signal to the pid alone; the state is not changed.
@@ -111,11 +111,11 @@ pub fn signal(sup: &mut Supervisor, id: ProcId, sig: i32) -> Result<(), String> 
     if pid == 0 {
         return Err(format!("attempted to send {name} sig {signame} but it wasn't running"));
     }
-    sup.log.debug(&format!("sending {name} (pid {pid}) sig {signame}"));
+    log::debug!("sending {name} (pid {pid}) sig {signame}");
     match crate::sys::kill(pid, sig, false) {
         Ok(()) => Ok(()),
         Err(e) if e.raw_os_error() == Some(libc::ESRCH) => {
-            sup.log.debug(&format!("unable to signal {name} (pid {pid}), it probably just now exited on its own: {e}"));
+            log::debug!("unable to signal {name} (pid {pid}), it probably just now exited on its own: {e}");
             Ok(())
         }
         Err(e) => {
@@ -136,6 +136,16 @@ pub fn log_path(sup: &Supervisor, id: ProcId, stderr: bool) -> Option<PathBuf> {
         m.stderr.path.clone()
     } else {
         m.stdout.path.clone()
+    }
+}
+
+/// The memory a console target keeps for tail and readLog.
+pub fn memory_tail(sup: &Supervisor, id: ProcId, stderr: bool) -> Option<&super::MemoryTail> {
+    let m = sup.procs.get(&id)?;
+    if stderr {
+        m.stderr.memory.as_ref()
+    } else {
+        m.stdout.memory.as_ref()
     }
 }
 
@@ -163,6 +173,6 @@ pub fn send_stdin(sup: &mut Supervisor, id: ProcId, data: &[u8]) -> Result<(), S
 /// sendRemoteCommEvent: the event reaches listeners subscribed to
 /// REMOTE_COMMUNICATION (event delivery is its own module).
 pub fn remote_comm_event(sup: &mut Supervisor, kind: &str, data: &str) {
-    sup.log.log(LogLevel::Debug, &format!("remote communication event: type:{kind} ({} bytes)", data.len()));
+    log::debug!("remote communication event: type:{kind} ({} bytes)", data.len());
     sup.notify(super::events::Kind::RemoteCommunication, format!("type:{kind}\n{data}").into_bytes());
 }

@@ -5,7 +5,7 @@ use std::os::fd::OwnedFd;
 
 use super::events::Kind;
 use super::output::{strip_ansi, Channel};
-use super::supervisor::{ProcId, Source, Supervisor};
+use super::supervisor::{ProcId, Source, Supervisor, Timer};
 use crate::config::LogLevel;
 
 fn log_path_text(p: &Option<std::path::PathBuf>) -> String {
@@ -115,6 +115,12 @@ impl Supervisor {
 
     pub(crate) fn handle_output(&mut self, id: ProcId, channel: Channel, data: &[u8]) {
         let Some(m) = self.procs.get_mut(&id) else { return };
+        if matches!(m.proc.config.supervision.ready, Some(crate::config::supervision::Probe::Log(_)))
+            && m.proc.state == super::process::State::Starting
+        {
+            self.readiness_output(id, data);
+        }
+        let Some(m) = self.procs.get_mut(&id) else { return };
         // A listener's stdout is the protocol: logged as is, then parsed.
         if channel == Channel::Stdout && m.listener.is_some() {
             self.log_output(id, channel, data);
@@ -157,6 +163,28 @@ impl Supervisor {
         }
     }
 
+    /// A console channel's held partial line: written once it has waited long enough,
+    /// else looked at again when it will have.
+    pub(crate) fn on_held_line(&mut self, id: ProcId, channel: Channel) {
+        let Some(m) = self.procs.get_mut(&id) else { return };
+        let log = match channel {
+            Channel::Stdout => &mut m.stdout,
+            Channel::Stderr => &mut m.stderr,
+        };
+        let Some(lines) = &mut log.lines else { return };
+        lines.timer_armed = false;
+        match lines.deadline() {
+            Some(at) if at > std::time::Instant::now() => {
+                lines.timer_armed = true;
+                self.reactor.schedule(at, Timer::HeldLine { id, channel });
+            }
+            Some(_) => {
+                let _ = log.flush_held();
+            }
+            None => {}
+        }
+    }
+
     pub(crate) fn maybe_strip<'a>(&self, data: &'a [u8]) -> std::borrow::Cow<'a, [u8]> {
         if self.cfg.supervisord.strip_ansi {
             strip_ansi(data)
@@ -188,15 +216,21 @@ impl Supervisor {
                     m.proc.config.name,
                     log_path_text(&log.path)
                 );
-                self.log.error(&msg);
+                log::error!("{msg}");
             }
             Ok(()) if log.failing => {
                 log.failing = false;
                 let path = log_path_text(&log.path);
                 let msg = format!("writing the {} log of {} ({path}) again", channel.name(), m.proc.config.name);
-                self.log.info(&msg);
+                log::info!("{msg}");
             }
             _ => {}
+        }
+        if let Some(lines) = log.lines.as_mut().filter(|l| !l.timer_armed) {
+            if let Some(at) = lines.deadline() {
+                lines.timer_armed = true;
+                self.reactor.schedule(at, Timer::HeldLine { id, channel });
+            }
         }
         if log.syslog {
             if let Some(s) = &mut self.syslog {
@@ -207,8 +241,8 @@ impl Supervisor {
             }
         }
         if debug {
-            let msg = format!("'{}' {} output:\n{}", m.proc.config.name, channel.name(), String::from_utf8_lossy(data));
-            self.log.debug(&msg);
+            let name = crate::config::ini::py_repr(&m.proc.config.name);
+            log::debug!("{name} {} output:\n{}", channel.name(), super::output::mainlog_text(data));
         }
     }
 }

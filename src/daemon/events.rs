@@ -2,9 +2,11 @@
 //! buffers with serials, the envelope written to a listener, and the READY/RESULT
 //! protocol read from it.
 //!
-//! One deliberate difference from Supervisor 4.3.0: the header's `len` counts payload
-//! BYTES, as the protocol documents and non-Python listeners need; the reference counts
-//! characters (its issue #1243). They agree for ASCII payloads.
+//! The header's `len` counts payload characters by default, as Supervisor 4.3.0 does and
+//! its `supervisor.childutils` listeners read, so stock listeners never wait for a
+//! payload that is shorter than announced. A pool with `len_unit=bytes` gets byte counts
+//! instead, as the protocol documents and listeners reading binary input need (the
+//! reference's issue #1243). They agree for ASCII payloads.
 
 use std::collections::VecDeque;
 
@@ -23,6 +25,9 @@ pub enum Kind {
     Tick(u64),
     GroupAdded,
     GroupRemoved,
+    /// Our addition: a health check verdict changed. Only listeners that name
+    /// PROCESS_HEALTH or one of its types get it (not those of EVENT).
+    Health(bool),
 }
 
 impl Kind {
@@ -50,6 +55,8 @@ impl Kind {
             Kind::Tick(_) => "TICK_3600",
             Kind::GroupAdded => "PROCESS_GROUP_ADDED",
             Kind::GroupRemoved => "PROCESS_GROUP_REMOVED",
+            Kind::Health(false) => "PROCESS_HEALTH_UNHEALTHY",
+            Kind::Health(true) => "PROCESS_HEALTH_HEALTHY",
         }
     }
 
@@ -62,12 +69,17 @@ impl Kind {
             Kind::SupervisorRunning | Kind::SupervisorStopping => "SUPERVISOR_STATE_CHANGE",
             Kind::Tick(_) => "TICK",
             Kind::GroupAdded | Kind::GroupRemoved => "PROCESS_GROUP",
+            Kind::Health(_) => "PROCESS_HEALTH",
             Kind::RemoteCommunication => return None,
         })
     }
 
     /// Whether a subscription to `name` (concrete or abstract) covers this kind.
     pub fn matches(self, name: &str) -> bool {
+        if matches!(self, Kind::Health(_)) {
+            // A Python listener subscribed to EVENT knows only the reference's types.
+            return name == self.name() || self.parent() == Some(name);
+        }
         name == "EVENT" || name == self.name() || self.parent() == Some(name)
     }
 }
@@ -101,7 +113,7 @@ impl Pool {
     pub fn new(name: &str, subscriptions: Vec<String>, buffer_size: i64) -> Pool {
         Pool {
             name: name.to_string(),
-            len_in_characters: false,
+            len_in_characters: true,
             subscriptions,
             buffer: VecDeque::new(),
             buffer_size: usize::try_from(buffer_size).unwrap_or(1).max(1),
@@ -199,6 +211,8 @@ pub enum Signal {
     /// The listener answered its event: accepted (`OK`) or rejected (anything else).
     Result {
         accepted: bool,
+        /// The result body, for a result handler that reads it.
+        body: Vec<u8>,
     },
     /// A malformed RESULT line: the event goes back to the pool.
     BadResultLine(String),
@@ -299,9 +313,9 @@ impl Listener {
                             return;
                         }
                         let accepted = self.result == b"OK";
-                        self.result.clear();
+                        let body = std::mem::take(&mut self.result);
                         self.result_len = None;
-                        out.push(Signal::Result { accepted });
+                        out.push(Signal::Result { accepted, body });
                         self.change(ListenerState::Acknowledged, out);
                     }
                 },
@@ -439,7 +453,7 @@ mod tests {
         assert_eq!(
             out,
             vec![
-                Signal::Result { accepted: true },
+                Signal::Result { accepted: true, body: b"OK".to_vec() },
                 Signal::StateChanged(ListenerState::Busy, ListenerState::Acknowledged),
                 Signal::StateChanged(ListenerState::Acknowledged, ListenerState::Ready)
             ]
@@ -448,7 +462,7 @@ mod tests {
         out.clear();
         l.feed(b"RESULT 4\nFA", &mut out);
         l.feed(b"IL", &mut out);
-        assert_eq!(out[0], Signal::Result { accepted: false });
+        assert!(matches!(out[0], Signal::Result { accepted: false, .. }));
     }
 
     #[test]

@@ -102,9 +102,12 @@ pub fn set_rlimits(cfg: &SupervisordConfig) -> Result<Vec<String>, String> {
 /// Deletes this identifier's AUTO logs from childlogdir (unless nocleanup).
 pub fn clear_auto_logs(dir: &Path, identifier: &str) -> Vec<String> {
     let mut warnings = Vec::new();
-    let Ok(entries) = std::fs::read_dir(dir) else {
-        warnings.push("Could not clear childlog dir".to_string());
-        return warnings;
+    let entries = match std::fs::read_dir(dir) {
+        Ok(entries) => entries,
+        Err(e) => {
+            warnings.push(format!("Could not clear childlog dir {}: {e}", dir.display()));
+            return warnings;
+        }
     };
     for e in entries.flatten() {
         let name = e.file_name();
@@ -141,6 +144,31 @@ pub fn become_subreaper() {
     if std::process::id() != 1 {
         let _ = rustix::process::set_child_subreaper(Some(rustix::process::getpid()));
     }
+}
+
+/// A live supervisord that the pidfile names (not this process), as the refusal to
+/// start. A stale pidfile (no such process, or a pid reused by another program) is no
+/// reason to refuse; it is overwritten later as usual.
+pub fn another_daemon(pidfile: &Path) -> Option<String> {
+    let text = std::fs::read_to_string(pidfile).ok()?;
+    let pid: u32 = text.trim().parse().ok()?;
+    if pid == std::process::id() || pid == 0 {
+        return None;
+    }
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    let state = stat.rsplit(") ").next().and_then(|r| r.chars().next());
+    if matches!(state, Some('Z') | Some('X') | None) {
+        return None;
+    }
+    let cmdline = std::fs::read(format!("/proc/{pid}/cmdline")).ok()?;
+    if !String::from_utf8_lossy(&cmdline).contains("supervisor") {
+        return None;
+    }
+    Some(format!(
+        "Another supervisord is already running with pid {pid} (pidfile {}).  Shut it down first before \
+         starting supervisord.",
+        pidfile.display()
+    ))
 }
 
 pub fn write_pidfile(path: &Path) -> Result<(), String> {

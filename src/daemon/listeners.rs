@@ -8,7 +8,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use super::events::{envelope, Event, Kind, Listener, ListenerState, Pool, Pooled, Signal};
 use super::process::State;
 use super::supervisor::{ProcId, Supervisor, Timer};
-use crate::config::LogLevel;
+use crate::config::ResultHandler;
 
 pub const TICK_PERIODS: [u64; 3] = [5, 60, 3600];
 
@@ -43,23 +43,22 @@ impl Supervisor {
             }
         }
         for msg in overflows {
-            self.log.error(&msg);
+            log::error!("{msg}");
         }
     }
 
     /// A failed delivery goes back to the head of its pool's buffer.
     fn rebuffer(&mut self, pool: &str, item: Pooled) {
         let Some(p) = self.bus.pools.iter_mut().find(|p| p.name == pool) else { return };
-        let msg = format!(
+        log::debug!(
             "rebuffering event {} for pool {pool} (buf size={}, max={})",
             item.event.serial.unwrap_or(0),
             p.buffer.len(),
             p.buffer_size
         );
         let dropped = p.accept(item.event, true, Some(item.pool_serial));
-        self.log.debug(&msg);
         if let Some(d) = dropped {
-            self.log.error(&format!("pool {pool} event buffer overflowed, discarding event {d}"));
+            log::error!("pool {pool} event buffer overflowed, discarding event {d}");
         }
     }
 
@@ -85,16 +84,16 @@ impl Supervisor {
                 let bytes = envelope(&self.cfg.supervisord.identifier, &pool_name, &item, chars);
                 let name = self.procs.get(&id).map(|m| m.proc.config.name.clone()).unwrap_or_default();
                 if self.write_stdin(id, &bytes).is_err() {
-                    self.log.debug(&format!(
+                    log::debug!(
                         "epipe occurred while sending event {} to listener {name}, listener state unchanged",
                         item.event.serial.unwrap_or(0)
-                    ));
+                    );
                     if let Some(p) = self.bus.pools.get_mut(pi) {
                         p.accept(item.event, true, Some(item.pool_serial));
                     }
                     break;
                 }
-                self.log.debug(&format!("event {} sent to listener {name}", item.event.serial.unwrap_or(0)));
+                log::debug!("event {} sent to listener {name}", item.event.serial.unwrap_or(0));
                 if let Some(l) = self.procs.get_mut(&id).and_then(|m| m.listener.as_mut()) {
                     l.state = ListenerState::Busy;
                     l.event = Some(item);
@@ -121,26 +120,57 @@ impl Supervisor {
         for s in signals {
             match s {
                 Signal::StateChanged(from, to) => {
-                    self.log.debug(&format!("{name}: {} -> {}", from.name(), to.name()));
+                    log::debug!("{name}: {} -> {}", from.name(), to.name());
                     if to == ListenerState::Unknown {
-                        self.log.warn(&format!(
-                            "{name}: has entered the UNKNOWN state and will no longer receive events, this usually indicates the process violated the eventlistener protocol"
-                        ));
+                        log::warn!("{name}: has entered the UNKNOWN state and will no longer receive events, this usually indicates the process violated the eventlistener protocol");
                     }
                 }
-                Signal::Result { accepted: true } => self.log.debug(&format!("{name}: event was processed")),
-                Signal::Result { accepted: false } => {
-                    self.log.warn(&format!("{name}: event was rejected"));
-                    if let Some(item) = in_flight.clone() {
-                        self.rebuffer(&pool, item);
+                Signal::Result { accepted, body } => match self.handle_result(&pool, accepted, &body) {
+                    Ok(true) => log::debug!("{name}: event was processed"),
+                    Ok(false) => {
+                        log::warn!("{name}: event was rejected");
+                        if let Some(item) = in_flight.clone() {
+                            self.rebuffer(&pool, item);
+                        }
                     }
-                }
+                    Err(()) => {
+                        // As the reference treats a handler that raised.
+                        log::warn!("{name}: event caused an error");
+                        if let Some(l) = self.procs.get_mut(&id).and_then(|m| m.listener.as_mut()) {
+                            let from = l.state;
+                            l.state = ListenerState::Unknown;
+                            l.event = None;
+                            log::debug!("{name}: {} -> {}", from.name(), ListenerState::Unknown.name());
+                        }
+                        if let Some(item) = in_flight.clone() {
+                            self.rebuffer(&pool, item);
+                        }
+                    }
+                },
                 Signal::BadResultLine(line) => {
-                    self.log.warn(&format!("{name}: bad result line: '{line}'"));
+                    log::warn!("{name}: bad result line: '{line}'");
                     if let Some(item) = in_flight.clone() {
                         self.rebuffer(&pool, item);
                     }
                 }
+            }
+        }
+    }
+
+    /// Runs the pool's result handler: Ok(accepted), or Err when the handler fails.
+    fn handle_result(&self, pool: &str, accepted: bool, body: &[u8]) -> Result<bool, ()> {
+        let handler = self.groups.iter().find(|g| g.config.name == pool).and_then(|g| match &g.config.kind {
+            crate::config::GroupKind::EventListenerPool(p) => Some(p.result_handler),
+            _ => None,
+        });
+        match handler.unwrap_or(ResultHandler::Default) {
+            ResultHandler::Default => Ok(accepted),
+            ResultHandler::Stdout => {
+                let text = relay_lines(body).ok_or(())?;
+                use std::io::Write;
+                // Where supervisor-stdout's print goes: our stdout (/dev/null once daemonized).
+                let _ = std::io::stdout().write_all(&text);
+                Ok(true)
             }
         }
     }
@@ -190,6 +220,17 @@ impl Supervisor {
     }
 
     /// PROCESS_STATE_* for a state change.
+    /// PROCESS_HEALTH_UNHEALTHY / _HEALTHY, with the probe's last word.
+    pub(crate) fn notify_health(&mut self, id: ProcId, healthy: bool, detail: &str) {
+        let Some(m) = self.procs.get(&id) else { return };
+        let detail: String = detail.chars().map(|c| if c.is_control() { ' ' } else { c }).collect();
+        let payload = format!(
+            "processname:{} groupname:{} pid:{}\n{detail}",
+            m.proc.config.name, m.proc.config.group, m.proc.pid
+        );
+        self.notify(Kind::Health(healthy), payload.into_bytes());
+    }
+
     pub(crate) fn notify_state(&mut self, id: ProcId, from: State, to: State, expected: bool, pid: u32, tries: i64) {
         let Some(m) = self.procs.get(&id) else { return };
         let payload = super::events::process_state_payload(
@@ -201,9 +242,7 @@ impl Supervisor {
             pid,
             tries,
         );
-        if self.log.enabled(LogLevel::Trace) {
-            self.log.log(LogLevel::Trace, &format!("{} -> {}", m.proc.config.name, to.name()));
-        }
+        log::trace!("{} -> {}", m.proc.config.name, to.name());
         self.notify(Kind::ProcessState(to), payload);
     }
 }
@@ -213,4 +252,33 @@ fn until_next_slice(period: u64) -> Duration {
     let now = SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default();
     let next = (now.as_secs() / period + 1) * period;
     Duration::from_secs(next).saturating_sub(now) + Duration::from_millis(1)
+}
+
+/// supervisor-stdout's relay: a PROCESS_LOG payload (`processname:x ... channel:y`,
+/// newline, the output) becomes `x y | line` for each of its lines. None when the
+/// header lacks those fields, where the plugin raises.
+fn relay_lines(body: &[u8]) -> Option<Vec<u8>> {
+    let nl = body.iter().position(|&b| b == b'\n')?;
+    let (header, data) = (String::from_utf8_lossy(&body[..nl]), &body[nl + 1..]);
+    let field = |k: &str| header.split_whitespace().find_map(|t| t.strip_prefix(k)?.strip_prefix(':'));
+    let prefix = format!("{} {} | ", field("processname")?, field("channel")?);
+    let data = data.strip_suffix(b"\n").unwrap_or(data);
+    let mut out = Vec::with_capacity(data.len() + 64);
+    for line in data.split(|&b| b == b'\n') {
+        out.extend_from_slice(prefix.as_bytes());
+        out.extend_from_slice(line);
+        out.push(b'\n');
+    }
+    Some(out)
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn relays_every_line_behind_name_and_channel() {
+        let body = b"processname:web groupname:web pid:7 channel:stderr\nfirst\nsecond\n";
+        assert_eq!(super::relay_lines(body).unwrap(), b"web stderr | first\nweb stderr | second\n");
+        assert!(super::relay_lines(b"OK").is_none());
+        assert!(super::relay_lines(b"groupname:web\nx").is_none());
+    }
 }

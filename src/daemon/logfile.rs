@@ -61,6 +61,13 @@ impl RotatingFile {
         &self.path
     }
 
+    /// Whether this is the very file (pipe, tty) our stdout is: `logfile=/dev/stdout`.
+    pub fn is_our_stdout(&self) -> bool {
+        let ours = rustix::fs::fstat(rustix::stdio::stdout());
+        let this = rustix::fs::fstat(&self.file);
+        matches!((ours, this), (Ok(a), Ok(b)) if a.st_dev == b.st_dev && a.st_ino == b.st_ino)
+    }
+
     pub fn write(&mut self, data: &[u8]) -> io::Result<()> {
         if data.is_empty() {
             return Ok(());

@@ -4,17 +4,25 @@ pub mod api;
 mod check;
 mod childio;
 mod command;
+mod console;
+mod deps;
+pub use console::MemoryTail;
 mod events;
 mod fcgi;
 mod lifecycle;
 mod listeners;
 mod logfile;
-mod mainlog;
+pub(crate) mod mainlog;
+pub(crate) use mainlog::{crit, log_at};
 mod options;
 mod output;
+mod probe;
 mod process;
+pub mod procstat;
 mod reactor;
+mod readiness;
 pub mod sdnotify;
+mod shutdown;
 mod spawn;
 mod supervisor;
 mod syslog;
@@ -24,6 +32,7 @@ use std::path::{Path, PathBuf};
 use crate::config::{self, ServerConfig};
 use mainlog::MainLog;
 pub(crate) use process::State;
+pub(crate) use reactor::{shrink_map, TimerId};
 pub(crate) use supervisor::{wall_now, Group, Managed, Mood, ProcId, Source, Supervisor, Timer};
 
 /// The reference's usage-error shape: two lines on stderr, exit 2.
@@ -66,8 +75,16 @@ pub fn main(progname: &str, args: &[String]) -> i32 {
         return usage_error(progname, &msg);
     }
     if args.check {
-        for w in &cfg.warnings {
+        let (errors, warnings) = check::problems(&cfg);
+        for w in cfg.warnings.iter().chain(&warnings) {
             eprintln!("{} {w}", config::LogLevel::Warn.tag());
+        }
+        if !errors.is_empty() {
+            for e in &errors {
+                eprintln!("Error: {e}");
+            }
+            eprintln!("For help, use {progname} -h");
+            return 2;
         }
         print!("{}", check::render(&cfg));
         return 0;
@@ -92,47 +109,57 @@ fn run(progname: &str, path: &Path, args: options::Args, cfg: ServerConfig) -> i
         Ok(lines) => lines,
         Err(msg) => return usage_error(progname, &msg),
     };
+    // Nothing on disk is touched (main log, AUTO log cleanup, child logs) until this
+    // daemon knows it is the only one on this config: its sockets are free and the
+    // pidfile names no live supervisord.
+    let (listeners, notes) = match crate::rpc::server::open(&cfg.servers) {
+        Ok(opened) => opened,
+        Err(msg) => return usage_error(progname, &msg),
+    };
+    if let Some(msg) = lifecycle::another_daemon(&cfg.supervisord.pidfile) {
+        crate::rpc::server::remove_socket_files(&listeners);
+        return usage_error(progname, &msg);
+    }
     let mut log = MainLog::buffering(cfg.supervisord.loglevel);
     if let Err(msg) = log.open(&cfg.supervisord) {
+        crate::rpc::server::remove_socket_files(&listeners);
         return usage_error(progname, &msg);
     }
     if let Some(c) = critical {
-        log.critical(&c);
+        crit!("{c}");
     }
     for w in &cfg.warnings {
-        log.warn(w);
+        log::warn!("{w}");
     }
     for i in cfg.infos.iter().chain(user_info.iter()).chain(rlimit_infos.iter()) {
-        log.info(i);
+        log::info!("{i}");
     }
     let sd = cfg.supervisord.clone();
     if !sd.nocleanup {
         for w in lifecycle::clear_auto_logs(&sd.childlogdir, &sd.identifier) {
-            log.warn(&w);
+            log::warn!("{w}");
         }
     }
     let reload_path: PathBuf = path.to_path_buf();
     let reload = Box::new(move || load(&reload_path, &args));
     let mut sup = match Supervisor::new(cfg, log, reload) {
         Ok(s) => s,
-        Err(e) => return usage_error(progname, &format!("cannot set up the event loop: {e}")),
+        Err(e) => {
+            crate::rpc::server::remove_socket_files(&listeners);
+            return usage_error(progname, &format!("cannot set up the event loop: {e}"));
+        }
     };
     sup.add_configured_groups();
-    match crate::rpc::server::open(&sup.cfg.servers) {
-        Ok((listeners, notes)) => {
-            sup.http.listeners = listeners;
-            for (critical, note) in notes {
-                sup.log.log(if critical { config::LogLevel::Critical } else { config::LogLevel::Info }, &note);
-            }
-            crate::rpc::server::register(&mut sup);
-        }
-        Err(msg) => return usage_error(progname, &msg),
+    sup.http.listeners = listeners;
+    for (critical, note) in notes {
+        log_at!(if critical { config::LogLevel::Critical } else { config::LogLevel::Info }, "{note}");
     }
+    crate::rpc::server::register(&mut sup);
     if !sd.nodaemon {
         match lifecycle::daemonize(&sd) {
-            Ok(lines) => lines.iter().for_each(|l| sup.log.info(l)),
+            Ok(lines) => lines.iter().for_each(|l| log::info!("{l}")),
             Err(msg) => {
-                sup.log.critical(&msg);
+                crit!("{msg}");
                 return 1;
             }
         }
@@ -141,19 +168,19 @@ fn run(progname: &str, path: &Path, args: options::Args, cfg: ServerConfig) -> i
     let wrote_pidfile = match lifecycle::write_pidfile(&sd.pidfile) {
         Ok(()) => true,
         Err(msg) => {
-            sup.log.critical(&msg);
+            crit!("{msg}");
             false
         }
     };
-    sup.log.info(&format!("supervisord started with pid {}", std::process::id()));
+    log::info!("supervisord started with pid {}", std::process::id());
     sup.notify(events::Kind::SupervisorRunning, Vec::new());
     sup.autostart();
     sup.sd_notify(sdnotify::Notifier::ready);
     crate::sys::release_free_memory();
     let code = match sup.run() {
-        Ok(supervisor::Exit::Shutdown) => 0,
+        Ok(supervisor::Exit::Shutdown(code)) => code,
         Err(e) => {
-            sup.log.critical(&format!("the event loop failed: {e}"));
+            crit!("the event loop failed: {e}");
             1
         }
     };

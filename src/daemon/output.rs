@@ -5,8 +5,9 @@ use std::borrow::Cow;
 use std::io;
 use std::path::{Path, PathBuf};
 
+use super::console::{Lines, MemoryTail};
 use super::logfile::RotatingFile;
-use crate::config::{ChannelLogConfig, LogTarget};
+use crate::config::{is_console_path, ChannelLogConfig, LogTarget};
 
 /// A child's output stream; the value is its slot in per-process arrays.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -34,6 +35,11 @@ pub struct ChannelLog {
     file: Option<RotatingFile>,
     /// Writes are failing (disk full, ...): reported once, not per write.
     pub failing: bool,
+    /// Whole-line formatting for a console target (our `*_log_prefix`/`log_format`).
+    pub lines: Option<Lines>,
+    /// What tail and readLog read for a console target, which cannot be read back.
+    pub memory: Option<MemoryTail>,
+    formatted: Vec<u8>,
 }
 
 /// Characters that end an ANSI escape sequence, as the reference strips them.
@@ -90,6 +96,16 @@ pub fn create_auto_log(dir: &Path, process: &str, channel: Channel, identifier: 
     Err(io::Error::new(io::ErrorKind::AlreadyExists, "no free AUTO log name"))
 }
 
+/// Why an AUTO log could not be made, naming the directory and the reason.
+pub fn auto_log_error(e: &io::Error, channel: Channel, childlogdir: &Path) -> String {
+    format!(
+        "{}: cannot create an AUTO {} log in childlogdir {}: {e}",
+        crate::sys::errno_name(e.raw_os_error().unwrap_or(0)),
+        channel.name(),
+        childlogdir.display()
+    )
+}
+
 /// Whether a file in childlogdir is an AUTO log of this identifier (including its
 /// rotated backups), as the reference's cleanup pattern decides.
 pub fn is_auto_log_of(file_name: &str, identifier: &str) -> bool {
@@ -113,14 +129,24 @@ pub fn is_auto_log_of(file_name: &str, identifier: &str) -> bool {
 }
 
 impl ChannelLog {
-    pub fn new(cfg: &ChannelLogConfig, path: Option<PathBuf>) -> ChannelLog {
+    pub fn new(
+        cfg: &ChannelLogConfig,
+        path: Option<PathBuf>,
+        program: &str,
+        group: &str,
+        channel: Channel,
+    ) -> ChannelLog {
+        let console = path.as_deref().is_some_and(is_console_path);
         ChannelLog {
-            path,
             maxbytes: cfg.maxbytes,
             backups: cfg.backups,
             syslog: cfg.syslog,
             file: None,
             failing: false,
+            lines: cfg.lines.as_ref().filter(|_| console).map(|f| Lines::new(f, program, group, channel.name())),
+            memory: console.then(MemoryTail::default),
+            formatted: Vec::new(),
+            path,
         }
     }
 
@@ -139,6 +165,34 @@ impl ChannelLog {
         }
     }
 
+    /// Opens the file for a spawn. An AUTO file that could not be made when the group
+    /// was added is tried again now, so a fixed childlogdir needs no reload. The error
+    /// starts with the errno name (the reference's spawnerr ends with it) and names the
+    /// file or directory and the reason.
+    pub fn open_for_spawn(
+        &mut self,
+        cfg: &ChannelLogConfig,
+        channel: Channel,
+        process: &str,
+        childlogdir: &Path,
+        identifier: &str,
+    ) -> Result<(), String> {
+        if self.path.is_none() && matches!(cfg.logfile, LogTarget::Auto) {
+            let made = create_auto_log(childlogdir, process, channel, identifier)
+                .map_err(|e| auto_log_error(&e, channel, childlogdir))?;
+            self.path = Some(made);
+        }
+        self.open().map_err(|e| {
+            let path = self.path.as_deref().unwrap_or(Path::new(""));
+            format!(
+                "{}: cannot open {}_logfile {}: {e}",
+                crate::sys::errno_name(e.raw_os_error().unwrap_or(0)),
+                channel.name(),
+                path.display()
+            )
+        })
+    }
+
     /// (Re)opens the file, at every spawn as the reference does.
     pub fn open(&mut self) -> io::Result<()> {
         self.file = None;
@@ -149,9 +203,33 @@ impl ChannelLog {
     }
 
     pub fn write(&mut self, data: &[u8]) -> io::Result<()> {
-        match &mut self.file {
-            Some(f) => f.write(data),
-            None => Ok(()),
+        if let Some(m) = &mut self.memory {
+            m.push(data);
+        }
+        let Some(f) = &mut self.file else { return Ok(()) };
+        let Some(lines) = &mut self.lines else { return f.write(data) };
+        self.formatted.clear();
+        lines.feed(data, std::time::Instant::now(), &mut self.formatted);
+        let r = f.write(&self.formatted);
+        self.trim_scratch();
+        r
+    }
+
+    /// Writes a held partial line out (its time is up, or the pipe closed).
+    pub fn flush_held(&mut self) -> io::Result<()> {
+        let (Some(f), Some(lines)) = (&mut self.file, &mut self.lines) else { return Ok(()) };
+        self.formatted.clear();
+        lines.flush(&mut self.formatted);
+        let r = f.write(&self.formatted);
+        self.trim_scratch();
+        r
+    }
+
+    /// The buffer is reused between chunks, but a burst of long lines does not keep
+    /// its memory.
+    fn trim_scratch(&mut self) {
+        if self.formatted.capacity() > 4 * super::console::MAX_LINE {
+            self.formatted = Vec::new();
         }
     }
 
@@ -165,6 +243,11 @@ impl ChannelLog {
     /// Empties the log: only while the file is open (the process is running); for a
     /// stopped process the reference reports success without doing anything.
     pub fn clear(&mut self) -> io::Result<()> {
+        if let Some(m) = &mut self.memory {
+            // The console is not a file to remove: forgetting what it showed is all.
+            m.clear();
+            return Ok(());
+        }
         match &mut self.file {
             Some(f) => f.clear(),
             None => Ok(()),
@@ -172,13 +255,59 @@ impl ChannelLog {
     }
 
     pub fn close(&mut self) {
+        // Nowhere to report a console that cannot be written: the line is lost with it.
+        let _ = self.flush_held();
         self.file = None;
     }
+}
+
+/// The text of a chunk of child output as the main log shows it: the chunk decoded
+/// as UTF-8 when it is valid, else `Undecodable: ` and Python's repr of the bytes
+/// (the reference decodes each read on its own, so a character split across two
+/// reads shows as undecodable there too).
+pub fn mainlog_text(data: &[u8]) -> Cow<'_, str> {
+    match std::str::from_utf8(data) {
+        Ok(text) => Cow::Borrowed(text),
+        Err(_) => Cow::Owned(format!("Undecodable: {}", py_bytes_repr(data))),
+    }
+}
+
+/// Python's `repr()` of a bytes object: `b'...'`, double quotes when the bytes hold a
+/// `'` and no `"`, printable ASCII as is, the rest escaped.
+pub fn py_bytes_repr(data: &[u8]) -> String {
+    let quote = if data.contains(&b'\'') && !data.contains(&b'"') { b'"' } else { b'\'' };
+    let mut out = String::with_capacity(data.len() + 3);
+    out.push('b');
+    out.push(quote as char);
+    for &b in data {
+        match b {
+            b'\\' => out.push_str("\\\\"),
+            b'\n' => out.push_str("\\n"),
+            b'\r' => out.push_str("\\r"),
+            b'\t' => out.push_str("\\t"),
+            b if b == quote => {
+                out.push('\\');
+                out.push(b as char);
+            }
+            0x20..=0x7e => out.push(b as char),
+            b => out.push_str(&format!("\\x{b:02x}")),
+        }
+    }
+    out.push(quote as char);
+    out
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn undecodable_output_reads_like_python_bytes_repr() {
+        assert_eq!(mainlog_text(b"caf\xc3\xa9\n"), "café\n");
+        assert_eq!(mainlog_text(b"\x88\n"), "Undecodable: b'\\x88\\n'");
+        assert_eq!(py_bytes_repr(b"it's\t\\\x7f\x00"), "b\"it's\\t\\\\\\x7f\\x00\"");
+        assert_eq!(py_bytes_repr(b"'\"\r\xff"), "b'\\'\"\\r\\xff'");
+    }
 
     #[test]
     fn strips_ansi_color_sequences() {

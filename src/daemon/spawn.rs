@@ -26,6 +26,10 @@ pub struct SpawnContext<'a> {
     pub serverurl: Option<&'a str>,
     /// The listening socket an fcgi program gets as fd 0 instead of a stdin pipe.
     pub fcgi_socket: Option<std::os::fd::RawFd>,
+    /// NOTIFY_SOCKET and the like, set last.
+    pub extra_env: Vec<(String, String)>,
+    /// A notification fd: (parent's write end, number in the child).
+    pub extra_fd: Option<(std::os::fd::RawFd, std::os::fd::RawFd)>,
 }
 
 fn set(env: &mut Vec<(String, String)>, k: &str, v: &str) {
@@ -53,6 +57,9 @@ pub fn child_environment(cfg: &ProcessConfig, ctx: &SpawnContext) -> Vec<(String
         set(&mut env, "LOGNAME", &user.name);
     }
     for (k, v) in &cfg.environment {
+        set(&mut env, k, v);
+    }
+    for (k, v) in &ctx.extra_env {
         set(&mut env, k, v);
     }
     env
@@ -123,6 +130,7 @@ pub fn spawn(cfg: &ProcessConfig, ctx: &SpawnContext) -> Result<Spawned, String>
         msg_chdir: format!("supervisor: couldn't chdir to {}: ", cfg.directory.as_deref().unwrap_or("")).into_bytes(),
         msg_exec: format!("supervisor: couldn't exec {}: ", argv.first().map(String::as_str).unwrap_or(""))
             .into_bytes(),
+        extra_fd: ctx.extra_fd,
     };
     let pid = sys::spawn_child(&spec).map_err(|e| {
         let code = e.raw_os_error().unwrap_or(0);
@@ -148,4 +156,39 @@ pub fn spawn(cfg: &ProcessConfig, ctx: &SpawnContext) -> Result<Spawned, String>
         nonblocking(e);
     }
     Ok(Spawned { pid, stdin, stdout: stdout_r, stderr })
+}
+
+/// Starts a probe command (`/bin/sh -c`) as the program would run: its user,
+/// directory, umask and environment; stdin, stdout and stderr on /dev/null.
+pub fn spawn_probe(cfg: &ProcessConfig, command: &str, ctx: &SpawnContext) -> Result<u32, String> {
+    let env = child_environment(cfg, ctx);
+    let null = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .open("/dev/null")
+        .map_err(|e| format!("cannot open /dev/null: {e}"))?;
+    let user = match cfg.uid {
+        Some(uid) if uid != sys::getuid() => {
+            let u = sys::user_by_uid(uid).ok_or_else(|| format!("Can't find uid {uid}"))?;
+            Some(sys::SwitchUser { uid, gid: u.gid, groups: sys::user_groups(&u.name, u.gid) })
+        }
+        _ => None,
+    };
+    let fd = null.as_raw_fd();
+    let spec = sys::ChildSpec {
+        filename: cstring("/bin/sh")?,
+        argv: vec![cstring("/bin/sh")?, cstring("-c")?, cstring(command)?],
+        env: env.iter().filter_map(|(k, v)| CString::new(format!("{k}={v}")).ok()).collect(),
+        stdin: fd,
+        stdout: fd,
+        stderr: fd,
+        directory: cfg.directory.as_deref().map(cstring).transpose()?,
+        umask: cfg.umask,
+        user,
+        msg_setuid: Vec::new(),
+        msg_chdir: Vec::new(),
+        msg_exec: Vec::new(),
+        extra_fd: None,
+    };
+    sys::spawn_child(&spec).map_err(|e| format!("cannot fork the probe: {e}"))
 }

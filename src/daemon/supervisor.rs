@@ -1,19 +1,19 @@
 //! The daemon's state and its one loop: groups and processes, the effects their state
 //! machines ask for, child output, reaping, signals, ordered shutdown and reload.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::os::fd::OwnedFd;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use super::events::{Capture, Kind, Listener};
 use super::listeners::Bus;
-use super::mainlog::MainLog;
+use super::mainlog::{blather, crit, log_at, MainLog};
 use super::output::{Channel, ChannelLog};
-use super::process::{Effect, ExitStatus, Process, State, TimerKind};
+use super::process::{Effect, ExitStatus, Process, TimerKind};
 use super::reactor::Reactor;
 use super::spawn::{self, SpawnContext};
 use super::syslog::Syslog;
-use crate::config::{GroupConfig, LogLevel, ServerConfig};
+use crate::config::{GroupConfig, ServerConfig};
 use crate::sys;
 
 pub type ProcId = u64;
@@ -39,6 +39,10 @@ pub(crate) enum Source {
     ChildIn(ProcId),
     Listener(usize),
     Conn(u64),
+    /// A readiness or health probe's socket.
+    Probe(u64),
+    /// A process's notification fd or notify socket.
+    Ready(ProcId),
 }
 
 pub(crate) enum Timer {
@@ -48,9 +52,9 @@ pub(crate) enum Timer {
         generation: u64,
     },
     ShutdownReport,
+    /// A connection's one deadline (request, idle or write); cancelled when re-armed.
     Conn {
         id: u64,
-        generation: u64,
     },
     Tail {
         id: u64,
@@ -58,6 +62,16 @@ pub(crate) enum Timer {
     Tick(u64),
     /// Watch an HTTP listener again after accept ran out of fds.
     Accept(usize),
+    ProbeTimeout(u64),
+    /// SIGKILL for what is left of a process group whose leader exited.
+    Leftovers(u32),
+    /// The next step of PID 1's sweep of its namespace at shutdown.
+    Sweep,
+    /// A console channel's partial line may have waited long enough.
+    HeldLine {
+        id: ProcId,
+        channel: Channel,
+    },
 }
 
 /// A process with its pipes and logs.
@@ -75,6 +89,10 @@ pub struct Managed {
     pub(super) capture: [Capture; 2],
     /// (reactor key, read end) of the stdout and stderr pipes while open.
     pub(super) pipes: [Option<(usize, OwnedFd)>; 2],
+    /// Where the program announces readiness (notification fd, notify socket).
+    pub(super) ready_channel: Option<super::readiness::Channel>,
+    /// The output line being assembled for `ready_log_line`.
+    pub(super) ready_line: Vec<u8>,
 }
 
 pub struct Group {
@@ -88,7 +106,8 @@ pub struct Group {
 
 /// What the loop ended with.
 pub enum Exit {
-    Shutdown,
+    /// With supervisord's exit status.
+    Shutdown(i32),
 }
 
 pub struct Supervisor {
@@ -116,6 +135,14 @@ pub struct Supervisor {
     reload_config: Box<dyn Fn() -> Result<ServerConfig, String>>,
     pub(super) syslog: Option<Syslog>,
     pub(super) read_buf: Vec<u8>,
+    pub(super) probes: super::probe::Probes,
+    pub(super) notify_serial: u64,
+    /// Stops waiting for dependents to go down first.
+    pub(super) deferred_stops: HashSet<ProcId>,
+    /// Re-entrancy guard of `settle_dependencies` (apply runs inside it).
+    settling: bool,
+    resettle: bool,
+    pub(super) ending: super::shutdown::Ending,
     /// The service manager that wants readiness notifications, if any.
     sd_notify: Option<super::sdnotify::Notifier>,
 }
@@ -170,6 +197,12 @@ impl Supervisor {
             config_generation: 0,
             syslog: None,
             read_buf: vec![0; READ_CHUNK],
+            probes: Default::default(),
+            notify_serial: 0,
+            deferred_stops: HashSet::new(),
+            settling: false,
+            resettle: false,
+            ending: Default::default(),
             sd_notify,
         })
     }
@@ -202,18 +235,17 @@ impl Supervisor {
         let is_pool = matches!(config.kind, crate::config::GroupKind::EventListenerPool(_));
         let sd = &self.cfg.supervisord;
         for pc in &config.processes {
+            // An AUTO file that cannot be made now is tried again at each spawn, which
+            // fails (BACKOFF, then FATAL) while it cannot: output is never dropped.
             let resolve = |ch: Channel, c: &crate::config::ChannelLogConfig| {
-                ChannelLog::resolve_path(c, &sd.childlogdir, &pc.name, ch, &sd.identifier)
+                ChannelLog::resolve_path(c, &sd.childlogdir, &pc.name, ch, &sd.identifier).unwrap_or_else(|e| {
+                    let why = super::output::auto_log_error(&e, ch, &sd.childlogdir);
+                    log::error!("'{}': {why}", pc.name);
+                    None
+                })
             };
             let stdout_path = resolve(Channel::Stdout, &pc.stdout);
             let stderr_path = resolve(Channel::Stderr, &pc.stderr);
-            let (stdout_path, stderr_path) = match (stdout_path, stderr_path) {
-                (Ok(a), Ok(b)) => (a, b),
-                (Err(e), _) | (_, Err(e)) => {
-                    self.log.error(&format!("could not create the AUTO log of {}: {e}", pc.name));
-                    (None, None)
-                }
-            };
             let id = self.next_id;
             self.next_id += 1;
             let any_syslog = pc.stdout.syslog || pc.stderr.syslog;
@@ -221,14 +253,16 @@ impl Supervisor {
                 id,
                 Box::new(Managed {
                     proc: Process::new(pc.clone()),
-                    stdout: ChannelLog::new(&pc.stdout, stdout_path),
-                    stderr: ChannelLog::new(&pc.stderr, stderr_path),
+                    stdout: ChannelLog::new(&pc.stdout, stdout_path, &pc.name, &pc.group, Channel::Stdout),
+                    stderr: ChannelLog::new(&pc.stderr, stderr_path, &pc.name, &pc.group, Channel::Stderr),
                     stdin: None,
                     stdin_buf: Vec::new(),
                     stdin_key: None,
                     listener: is_pool.then(Listener::default),
                     capture: Default::default(),
                     pipes: [None, None],
+                    ready_channel: None,
+                    ready_line: Vec::new(),
                 }),
             );
             if any_syslog && self.syslog.is_none() {
@@ -279,6 +313,9 @@ impl Supervisor {
             self.close_pipe(id, slot);
         }
         self.close_stdin(id);
+        self.readiness_close(id);
+        self.forget_probes(id);
+        self.deferred_stops.remove(&id);
         self.procs.remove(&id);
         self.pids.retain(|_, p| *p != id);
     }
@@ -327,6 +364,7 @@ impl Supervisor {
     /// Starts every autostart process that never ran, in priority order.
     pub fn autostart(&mut self) {
         let ids: Vec<ProcId> = self.groups.iter().flat_map(|g| g.members.iter().copied()).collect();
+        let ids = self.dependency_order(ids, true);
         for id in ids {
             let mut fx = Vec::new();
             if let Some(m) = self.procs.get_mut(&id) {
@@ -338,6 +376,7 @@ impl Supervisor {
 
     /// Carries out a state machine's effects (which may produce more).
     pub(crate) fn apply(&mut self, id: ProcId, mut fx: Vec<Effect>) {
+        let mut changed = false;
         while !fx.is_empty() {
             let mut next = Vec::new();
             for e in fx {
@@ -349,11 +388,10 @@ impl Supervisor {
                                 continue;
                             };
                             if err.raw_os_error() == Some(libc::ESRCH) {
-                                let msg = format!(
+                                log::debug!(
                                     "unable to signal {} (pid {pid}), it probably just exited on its own: {err}",
                                     m.proc.config.name
                                 );
-                                self.log.debug(&msg);
                             } else {
                                 m.proc.kill_failed(&err.to_string(), &mut next);
                             }
@@ -362,25 +400,71 @@ impl Supervisor {
                     Effect::Timer { after, kind, generation } => {
                         self.reactor.schedule_in(after, Timer::Proc { id, kind, generation });
                     }
-                    Effect::Log(level, msg) => self.log.log(level, &msg),
+                    Effect::Log(level, msg) => log_at!(level, "{msg}"),
                     Effect::Changed { from, to, expected, pid, tries } => {
+                        changed = true;
                         self.notify_state(id, from, to, expected, pid, tries)
+                    }
+                    Effect::Probe { what, generation } => self.start_probe(id, what, generation),
+                    Effect::Health { healthy, detail } => self.notify_health(id, healthy, &detail),
+                    Effect::Shutdown { code, reason } => self.shutdown_on(code, &reason),
+                    Effect::Leftovers { pgid, signal, kill_after } => {
+                        let name = self.procs.get(&id).map(|m| m.proc.config.name.clone()).unwrap_or_default();
+                        self.stop_leftovers(name, pgid, signal, kill_after)
                     }
                 }
             }
             fx = next;
         }
+        if changed {
+            self.after_state_changes();
+        }
+    }
+
+    /// Dependencies react to state changes; nested changes settle in the same pass.
+    fn after_state_changes(&mut self) {
+        if self.settling {
+            self.resettle = true;
+            return;
+        }
+        self.settling = true;
+        loop {
+            self.resettle = false;
+            self.settle_dependencies();
+            if !self.resettle {
+                break;
+            }
+        }
+        self.settling = false;
     }
 
     fn do_spawn(&mut self, id: ProcId, fx: &mut Vec<Effect>) {
         let allow = self.allow_start();
+        if self.gate_spawn(id) {
+            return;
+        }
+        let for_child = match self.readiness_prepare(id) {
+            Ok(f) => f,
+            Err(msg) => {
+                if let Some(m) = self.procs.get_mut(&id) {
+                    m.proc.spawn_failed(msg, allow, fx);
+                }
+                return;
+            }
+        };
+        let extra_fd = super::readiness::child_fd(&for_child);
         let Some(m) = self.procs.get_mut(&id) else {
             return;
         };
-        let opened = m.stdout.open().and_then(|()| m.stderr.open());
-        if let Err(e) = opened {
-            let code = sys::errno_name(e.raw_os_error().unwrap_or(0));
-            let msg = format!("unknown error making dispatchers for '{}': {code}", m.proc.config.name);
+        let sd = &self.cfg.supervisord;
+        let pc = &m.proc.config;
+        let opened =
+            m.stdout.open_for_spawn(&pc.stdout, Channel::Stdout, &pc.name, &sd.childlogdir, &sd.identifier).and_then(
+                |()| m.stderr.open_for_spawn(&pc.stderr, Channel::Stderr, &pc.name, &sd.childlogdir, &sd.identifier),
+            );
+        if let Err(why) = opened {
+            // The reference's words first (people grep for them), then which file and why.
+            let msg = format!("unknown error making dispatchers for '{}': {why}", m.proc.config.name);
             m.stdout.close();
             m.stderr.close();
             m.proc.spawn_failed(msg, allow, fx);
@@ -399,8 +483,24 @@ impl Supervisor {
             },
             None => None,
         };
-        let ctx = SpawnContext { base_env: &self.base_env, serverurl: self.cfg.serverurl.as_deref(), fcgi_socket };
-        match spawn::spawn(&m.proc.config, &ctx) {
+        let ctx = SpawnContext {
+            base_env: &self.base_env,
+            serverurl: self.cfg.serverurl.as_deref(),
+            fcgi_socket,
+            extra_env: for_child.env,
+            extra_fd,
+        };
+        let spawned = spawn::spawn(&m.proc.config, &ctx);
+        // The child has its copy of the notification fd; the daemon keeps only the
+        // read end, so the pipe ends when the child closes it.
+        drop(for_child.fd);
+        if spawned.is_err() {
+            self.readiness_close(id);
+        }
+        let Some(m) = self.procs.get_mut(&id) else {
+            return;
+        };
+        match spawned {
             Ok(child) => {
                 let mut pipes: [Option<(usize, OwnedFd)>; 2] = [None, None];
                 for (slot, (fd, channel)) in
@@ -409,11 +509,7 @@ impl Supervisor {
                     let Some(fd) = fd else { continue };
                     match self.reactor.add(&fd, Source::ChildOut { id, channel }, false) {
                         Ok(key) => pipes[slot] = Some((key, fd)),
-                        Err(e) => self.log.error(&format!(
-                            "cannot watch the {} of {}: {e}",
-                            channel.name(),
-                            m.proc.config.name
-                        )),
+                        Err(e) => log::error!("cannot watch the {} of {}: {e}", channel.name(), m.proc.config.name),
                     }
                 }
                 m.pipes = pipes;
@@ -456,8 +552,12 @@ impl Supervisor {
                 Ok(code) => ExitStatus::Code(code),
                 Err((sig, core)) => ExitStatus::Signal { sig, core },
             };
+            if self.probes.owns_pid(pid).is_some() {
+                self.on_probe_exit(pid, status);
+                continue;
+            }
             let Some(id) = self.pids.remove(&pid) else {
-                self.log.debug(&format!("reaped unknown pid {pid} ({})", status.describe()));
+                log::debug!("reaped unknown pid {pid} ({})", status.describe());
                 continue;
             };
             // Whatever the child wrote before dying is logged before its exit is. A
@@ -467,6 +567,8 @@ impl Supervisor {
                 self.close_pipe(id, channel as usize);
             }
             self.close_stdin(id);
+            self.readiness_close(id);
+            self.forget_probes(id);
             self.listener_reset(id);
             let allow = self.allow_start();
             let mut fx = Vec::new();
@@ -478,6 +580,7 @@ impl Supervisor {
             self.apply(id, fx);
             self.release_fcgi_socket(id);
         }
+        self.prune_lingering();
     }
 
     fn handle_signals(&mut self) {
@@ -505,27 +608,28 @@ impl Supervisor {
     fn handle_signal(&mut self, sig: i32) {
         let name = super::process::signame(sig);
         match sig {
+            libc::SIGTERM | libc::SIGINT | libc::SIGQUIT if self.mood == Mood::Shutdown => self.force_shutdown(sig),
             libc::SIGTERM | libc::SIGINT | libc::SIGQUIT => {
-                self.log.warn(&format!("received {name} indicating exit request"));
+                log::warn!("received {name} indicating exit request");
                 self.begin_stop(Mood::Shutdown);
             }
             libc::SIGHUP => {
                 if self.mood == Mood::Shutdown {
-                    self.log.warn(&format!("ignored {name} indicating restart request (shutdown in progress)"));
+                    log::warn!("ignored {name} indicating restart request (shutdown in progress)");
                     return;
                 }
-                self.log.warn(&format!("received {name} indicating restart request"));
+                log::warn!("received {name} indicating restart request");
                 let _ = self.request_reload();
             }
             libc::SIGCHLD => {
-                self.log.debug(&format!("received {name} indicating a child quit"));
+                log::debug!("received {name} indicating a child quit");
                 self.reap();
             }
             libc::SIGUSR2 => {
-                self.log.info(&format!("received {name} indicating log reopen request"));
+                log::info!("received {name} indicating log reopen request");
                 self.reopen_logs();
             }
-            _ => self.log.log(LogLevel::Blather, &format!("received {name} indicating nothing")),
+            _ => blather!("received {name} indicating nothing"),
         }
     }
 
@@ -534,7 +638,7 @@ impl Supervisor {
             let path = self.log.path().map(|p| p.display().to_string()).unwrap_or_default();
             let msg = format!("could not reopen the log file {path}: {e}; still writing to the previous one");
             eprintln!("supervisord: {msg}");
-            self.log.error(&msg);
+            log::error!("{msg}");
         }
         let mut failures = Vec::new();
         for m in self.procs.values_mut() {
@@ -546,13 +650,13 @@ impl Supervisor {
             }
         }
         for f in failures {
-            self.log.error(&f);
+            log::error!("{f}");
         }
     }
 
     /// The restart RPC: the same as SIGHUP; a broken config is the caller's error.
     pub fn request_restart(&mut self) -> Result<(), String> {
-        self.log.warn("restart requested through XML-RPC");
+        log::warn!("restart requested through XML-RPC");
         self.request_reload()
     }
 
@@ -566,10 +670,15 @@ impl Supervisor {
                 Ok(())
             }
             Err(e) => {
-                self.log.error(&format!("reload failed, still running the previous configuration: {e}"));
+                log::error!("reload failed, still running the previous configuration: {e}");
                 Err(e)
             }
         }
+    }
+
+    /// A shutdown overrides a reload that was under way.
+    pub(super) fn drop_pending_reload(&mut self) {
+        self.pending = None;
     }
 
     /// Starts the ordered stop of every group (shutdown or reload).
@@ -616,17 +725,11 @@ impl Supervisor {
         ids.sort_by_key(|id| self.procs.get(id).map(|m| m.proc.config.priority));
         ids.reverse();
         for id in ids {
-            let mut fx = Vec::new();
-            if let Some(m) = self.procs.get_mut(&id) {
-                match m.proc.state {
-                    State::Running | State::Starting => {
-                        let _ = m.proc.stop(&mut fx);
-                    }
-                    State::Backoff => m.proc.give_up(&mut fx),
-                    _ => {}
-                }
+            let up = self.procs.get(&id).is_some_and(|m| m.proc.state.is_running());
+            if up {
+                // Dependents first: they are stopped before it, whatever their group.
+                let _ = self.stop_ordered(id, true);
             }
-            self.apply(id, fx);
         }
     }
 
@@ -653,17 +756,21 @@ impl Supervisor {
                 }
                 self.apply(id, fx);
             }
-            Timer::Conn { id, generation } => crate::rpc::server::on_deadline(self, id, generation),
+            Timer::Conn { id } => crate::rpc::server::on_deadline(self, id),
             Timer::Tail { id } => crate::rpc::server::on_tail_timer(self, id),
             Timer::Tick(period) => self.on_tick(period),
             Timer::Accept(idx) => crate::rpc::server::resume_accept(self, idx),
+            Timer::ProbeTimeout(id) => self.on_probe_timeout(id),
+            Timer::Leftovers(pgid) => self.on_leftovers_timer(pgid),
+            Timer::Sweep => self.on_sweep_timer(),
+            Timer::HeldLine { id, channel } => self.on_held_line(id, channel),
             Timer::ShutdownReport => {
                 if self.mood == Mood::Running {
                     return;
                 }
                 let names = self.unstopped();
                 if !names.is_empty() {
-                    self.log.info(&format!("waiting for {} to die", names.join(", ")));
+                    log::info!("waiting for {} to die", names.join(", "));
                     self.reactor.schedule_in(Duration::from_secs(3), Timer::ShutdownReport);
                 }
             }
@@ -688,13 +795,13 @@ impl Supervisor {
         if sd.pidfile != old_pidfile {
             let _ = std::fs::remove_file(&old_pidfile);
             if let Err(e) = super::lifecycle::write_pidfile(&sd.pidfile) {
-                self.log.critical(&e);
+                crit!("{e}");
             }
         }
         // The AUTO logs of the old processes go, as at every start.
         if !sd.nocleanup {
             for w in super::lifecycle::clear_auto_logs(&sd.childlogdir, &sd.identifier) {
-                self.log.warn(&w);
+                log::warn!("{w}");
             }
         }
         if servers_changed {
@@ -702,16 +809,16 @@ impl Supervisor {
         }
         if let Err(e) = self.log.open(&self.cfg.supervisord) {
             eprintln!("supervisord: {e}");
-            self.log.error(&format!("{e}; logging continues to the previous target"));
+            log::error!("{e}; logging continues to the previous target");
         }
         for w in self.cfg.warnings.clone() {
-            self.log.warn(&w);
+            log::warn!("{w}");
         }
         self.mood = Mood::Running;
         self.bus = Bus::default();
         self.add_configured_groups();
         self.notify(Kind::SupervisorRunning, Vec::new());
-        self.log.info(&format!("supervisord started with pid {}", std::process::id()));
+        log::info!("supervisord started with pid {}", std::process::id());
         self.autostart();
         self.sd_notify(super::sdnotify::Notifier::ready);
         crate::sys::release_free_memory();
@@ -720,11 +827,18 @@ impl Supervisor {
     /// The loop. Returns when a shutdown has stopped every process.
     pub fn run(&mut self) -> std::io::Result<Exit> {
         loop {
+            if let Some(code) = self.forced_exit() {
+                crate::rpc::server::cleanup(self);
+                return Ok(Exit::Shutdown(code));
+            }
             if self.mood != Mood::Running && self.advance_stop() {
                 match self.mood {
                     Mood::Shutdown => {
-                        crate::rpc::server::cleanup(self);
-                        return Ok(Exit::Shutdown);
+                        // Until it is finished, reaping and the sweep's timers move it on.
+                        if self.shutdown_finished() {
+                            crate::rpc::server::cleanup(self);
+                            return Ok(Exit::Shutdown(self.exit_code()));
+                        }
                     }
                     _ => {
                         self.finish_reload();
@@ -740,6 +854,8 @@ impl Supervisor {
                     Some(&Source::ChildIn(id)) => self.on_stdin_writable(id),
                     Some(&Source::Listener(i)) => crate::rpc::server::on_listener(self, i),
                     Some(&Source::Conn(id)) => crate::rpc::server::on_conn(self, id),
+                    Some(&Source::Probe(id)) => self.on_probe_io(id),
+                    Some(&Source::Ready(id)) => self.on_ready_channel(id),
                     None => {}
                 }
             }

@@ -5,7 +5,7 @@
 
 use std::collections::VecDeque;
 
-use super::info::{all_config_info, process_info, read_file, tail_file};
+use super::info::{all_config_info, process_info, read_file, read_log, tail_file, tail_log};
 use super::xmlrpc::{Fault, Value};
 use crate::daemon::api as d;
 use crate::daemon::{Mood, ProcId, State, Supervisor};
@@ -255,7 +255,7 @@ fn call_inner(sup: &mut Supervisor, method: &str, p: &[Value]) -> Result<Outcome
                 _ => return Err(fault(Code::NoFile, None)),
             }
             sup.log.clear().map_err(|_| fault(Code::Failed, None))?;
-            sup.log.info("reopening log file");
+            log::info!("reopening log file");
             done(Value::Bool(true))
         }
         "shutdown" => {
@@ -314,7 +314,7 @@ fn call_inner(sup: &mut Supervisor, method: &str, p: &[Value]) -> Result<Outcome
         "startAllProcesses" => {
             arity(p, 0, 1)?;
             let wait = wait_arg(p, 0)?;
-            let ids = all_by_priority(sup);
+            let ids = sup.dependency_order(all_by_priority(sup), true);
             Ok(all(sup, ids, |s| !s.is_running(), |sup, ns| start_process(sup, ns, wait)))
         }
         "stopProcess" => {
@@ -331,7 +331,7 @@ fn call_inner(sup: &mut Supervisor, method: &str, p: &[Value]) -> Result<Outcome
         "stopAllProcesses" => {
             arity(p, 0, 1)?;
             let wait = wait_arg(p, 0)?;
-            let ids = all_by_priority(sup);
+            let ids = sup.dependency_order(all_by_priority(sup), false);
             Ok(all(sup, ids, State::is_running, |sup, ns| stop_process(sup, ns, wait)))
         }
         "signalProcess" => {
@@ -374,6 +374,9 @@ fn call_inner(sup: &mut Supervisor, method: &str, p: &[Value]) -> Result<Outcome
             let (offset, length) = (int_arg(p, 1)?, int_arg(p, 2)?);
             let stderr = parts[1] == "readProcessStderrLog";
             let id = process_id(sup, &name)?;
+            if let Some(mem) = d::memory_tail(sup, id, stderr) {
+                return done(Value::Str(read_log(mem, offset, length)?));
+            }
             let path = d::log_path(sup, id, stderr);
             match path {
                 Some(path) if path.exists() => done(Value::Str(read_file(&path, offset, length)?)),
@@ -386,9 +389,11 @@ fn call_inner(sup: &mut Supervisor, method: &str, p: &[Value]) -> Result<Outcome
             let name = string_arg(p, 0)?;
             let (offset, length) = (int_arg(p, 1)?, int_arg(p, 2)?);
             let id = process_id(sup, &name)?;
-            let path = d::log_path(sup, id, parts[1] == "tailProcessStderrLog");
-            let result = match path {
-                Some(path) if path.exists() => tail_file(&path, offset, length),
+            let stderr = parts[1] == "tailProcessStderrLog";
+            let path = d::log_path(sup, id, stderr);
+            let result = match (d::memory_tail(sup, id, stderr), path) {
+                (Some(mem), _) => tail_log(mem, offset, length),
+                (None, Some(path)) if path.exists() => tail_file(&path, offset, length),
                 _ => (String::new(), 0, false),
             };
             done(Value::Array(vec![Value::Str(result.0), Value::Int(result.1), Value::Bool(result.2)]))

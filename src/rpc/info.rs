@@ -44,8 +44,18 @@ pub fn process_info(sup: &Supervisor, id: ProcId) -> Value {
     let stdout = path(&m.stdout.path);
     let stderr = path(&m.stderr.path);
     let spawnerr = p.spawnerr.clone().unwrap_or_default();
+    // Our additions ride in the description, which clients only display: what a start
+    // waits for, the health verdict, sd_notify's STATUS=.
+    let extra = [p.health.as_deref(), p.notify_status.as_deref()]
+        .into_iter()
+        .flatten()
+        .map(|s| format!(", {s}"))
+        .collect::<String>();
     let description = match p.state {
-        State::Running => format!("pid {}, uptime {}", p.pid, uptime(now - start)),
+        State::Running => format!("pid {}, uptime {}{extra}", p.pid, uptime(now - start)),
+        State::Starting if p.waiting.is_some() => {
+            format!("waiting for {}", p.waiting.as_deref().unwrap_or_default())
+        }
         State::Fatal | State::Backoff => {
             if spawnerr.is_empty() {
                 format!("unknown error (try \"tail {}\")", p.config.name)
@@ -153,15 +163,49 @@ pub fn all_config_info(sup: &Supervisor) -> Vec<Value> {
     out.into_iter().map(|(_, v)| v).collect()
 }
 
+/// Where a log's bytes are read from: a file, or the memory kept for a console target.
+pub trait LogSource {
+    fn size(&mut self) -> std::io::Result<i64>;
+    fn read_at(&mut self, start: u64, len: u64) -> std::io::Result<Vec<u8>>;
+}
+
+impl LogSource for std::fs::File {
+    fn size(&mut self) -> std::io::Result<i64> {
+        Ok(self.metadata()?.len() as i64)
+    }
+    fn read_at(&mut self, start: u64, len: u64) -> std::io::Result<Vec<u8>> {
+        use std::io::{Read, Seek, SeekFrom};
+        self.seek(SeekFrom::Start(start))?;
+        let mut data = Vec::new();
+        self.take(len).read_to_end(&mut data)?;
+        Ok(data)
+    }
+}
+
+impl LogSource for &crate::daemon::MemoryTail {
+    fn size(&mut self) -> std::io::Result<i64> {
+        Ok(crate::daemon::MemoryTail::size(self) as i64)
+    }
+    fn read_at(&mut self, start: u64, len: u64) -> std::io::Result<Vec<u8>> {
+        Ok(self.read(start, len))
+    }
+}
+
 /// The reference's readFile: offset/length semantics, BAD_ARGUMENTS and FAILED.
 pub fn read_file(path: &std::path::Path, offset: i64, length: i64) -> Result<String, Fault> {
-    use std::io::{Read, Seek, SeekFrom};
+    if (offset < 0 && length != 0) || length < 0 {
+        return Err(fault(Code::BadArguments, None));
+    }
+    let f = std::fs::File::open(path).map_err(|_| fault(Code::Failed, None))?;
+    read_log(f, offset, length)
+}
+
+pub fn read_log(mut src: impl LogSource, offset: i64, length: i64) -> Result<String, Fault> {
     if (offset < 0 && length != 0) || length < 0 {
         return Err(fault(Code::BadArguments, None));
     }
     let failed = |_| fault(Code::Failed, None);
-    let mut f = std::fs::File::open(path).map_err(failed)?;
-    let size = f.metadata().map_err(failed)?.len() as i64;
+    let size = src.size().map_err(failed)?;
     let (start, len) = if offset < 0 {
         ((size + offset).max(0), -offset)
     } else if length == 0 {
@@ -172,18 +216,20 @@ pub fn read_file(path: &std::path::Path, offset: i64, length: i64) -> Result<Str
     if start >= size {
         return Ok(String::new());
     }
-    f.seek(SeekFrom::Start(start as u64)).map_err(failed)?;
-    let mut data = Vec::new();
-    f.take(len.min(size - start) as u64).read_to_end(&mut data).map_err(failed)?;
+    let data = src.read_at(start as u64, len.min(size - start) as u64).map_err(failed)?;
     Ok(String::from_utf8_lossy(&data).into_owned())
 }
 
 /// The reference's tailFile: returns (data, new offset = file size, overflow).
 pub fn tail_file(path: &std::path::Path, offset: i64, length: i64) -> (String, i64, bool) {
-    use std::io::{Read, Seek, SeekFrom};
-    let Ok(mut f) = std::fs::File::open(path) else { return (String::new(), offset, false) };
-    let Ok(meta) = f.metadata() else { return (String::new(), offset, false) };
-    let sz = meta.len() as i64;
+    match std::fs::File::open(path) {
+        Ok(f) => tail_log(f, offset, length),
+        Err(_) => (String::new(), offset, false),
+    }
+}
+
+pub fn tail_log(mut src: impl LogSource, offset: i64, length: i64) -> (String, i64, bool) {
+    let Ok(sz) = src.size() else { return (String::new(), offset, false) };
     let (mut offset, mut length) = (offset, length);
     let mut overflow = false;
     if sz > offset.saturating_add(length) {
@@ -198,10 +244,7 @@ pub fn tail_file(path: &std::path::Path, offset: i64, length: i64) -> (String, i
     }
     let offset = offset.max(0);
     let length = length.max(0);
-    let mut data = Vec::new();
-    if length > 0 && f.seek(SeekFrom::Start(offset as u64)).is_ok() {
-        let _ = f.take(length as u64).read_to_end(&mut data);
-    }
+    let data = if length > 0 { src.read_at(offset as u64, length as u64).unwrap_or_default() } else { Vec::new() };
     (String::from_utf8_lossy(&data).into_owned(), sz, overflow)
 }
 

@@ -2,6 +2,7 @@
 
 pub mod api;
 pub mod auth;
+pub mod budget;
 pub mod help;
 pub mod http;
 pub mod info;

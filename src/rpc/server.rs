@@ -9,20 +9,22 @@ use std::os::fd::AsRawFd;
 use std::os::unix::fs::PermissionsExt;
 use std::os::unix::net::{UnixListener, UnixStream};
 use std::path::{Path, PathBuf};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use super::api::{self, Outcome, Pending};
+use super::budget::{Admit, Budget};
 use super::http::{self, Parsed, Request};
 use super::tail::Tail;
 use super::xmlrpc;
 use crate::config::{HttpServerConfig, Listen};
-use crate::daemon::{Source, Supervisor, Timer};
+use crate::daemon::{crit, log_at};
+use crate::daemon::{Source, Supervisor, Timer, TimerId};
 
-/// More simultaneous connections than this are refused at accept.
-const MAX_CONNS: usize = 512;
-/// A request (headers and body) must arrive within this time of its first byte.
-const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
-/// An idle keep-alive connection is closed after this.
+/// A request (headers and body) must arrive within this time of the connection, or of
+/// its first byte on a kept-alive connection: a peer that connects and sends nothing,
+/// or only part of a request, is gone after this, before it ever authenticates.
+pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
+/// A keep-alive connection idle between complete requests is closed after this.
 const IDLE_TIMEOUT: Duration = Duration::from_secs(300);
 /// A client that takes none of its pending output for this long is dropped.
 const WRITE_TIMEOUT: Duration = Duration::from_secs(60);
@@ -41,6 +43,17 @@ pub struct Listener {
     pub unix_path: Option<PathBuf>,
     /// Its key in the loop once registered.
     key: Option<usize>,
+    budget: Budget,
+}
+
+impl Listener {
+    /// How the budget report names this server.
+    fn describe(&self) -> String {
+        match &self.config.listen {
+            Listen::Unix { file, .. } => format!("[{}] {}", self.config.section, file.display()),
+            Listen::Inet { host, port } => format!("[{}] {host}:{port}", self.config.section),
+        }
+    }
 }
 
 enum Stream {
@@ -76,6 +89,8 @@ pub enum ConnState {
         pending: Pending,
         version: u8,
         keep_alive: bool,
+        /// A web UI action, which answers with a page rather than XML.
+        web: Option<Box<super::web::Finish>>,
     },
     Tailing(Tail),
     /// The response is queued; close once it is written.
@@ -90,12 +105,17 @@ pub struct Conn {
     out: Vec<u8>,
     out_pos: usize,
     pub state: ConnState,
-    /// Bumped at every deadline change; a timer of another generation is stale.
-    deadline_gen: u64,
+    /// The armed deadline; cancelled when replaced or when the connection closes, so a
+    /// closed connection leaves nothing in the loop's timer heap.
+    deadline: Option<TimerId>,
+    /// The next look at a tailed file.
+    tail_timer: Option<TimerId>,
     /// What the loop watches the socket for: (readable, writable).
     interest: (bool, bool),
-    /// Part of a request has arrived and its deadline is running.
+    /// A request is due: the connection is new, or part of a request has arrived.
     request_started: bool,
+    /// Since when the connection has had nothing to do (orders budget evictions).
+    idle_since: Instant,
 }
 
 #[derive(Default)]
@@ -103,14 +123,17 @@ pub struct Http {
     pub listeners: Vec<Listener>,
     pub conns: HashMap<u64, Conn>,
     next_id: u64,
+    pub web: super::web::WebState,
 }
 
-/// Why the servers could not be opened, in the reference's words where it has them.
-pub fn open_error(e: &io::Error) -> String {
+/// Why the servers could not be opened, in the reference's words where it has them;
+/// `what` names the socket or port (`[unix_http_server] file=/run/supervisor.sock`).
+pub fn open_error(e: &io::Error, what: &str) -> String {
     if e.kind() == io::ErrorKind::AddrInUse {
-        "Another program is already listening on a port that one of our HTTP servers is configured to use.  \
-         Shut this program down first before starting supervisord."
-            .into()
+        format!(
+            "Another program is already listening on a port that one of our HTTP servers is configured to use \
+             ({what}).  Shut this program down first before starting supervisord."
+        )
     } else {
         let code = e.raw_os_error().unwrap_or(0);
         format!("Cannot open an HTTP server: socket.error reported errno.{} ({code})", crate::sys::errno_name(code))
@@ -120,12 +143,17 @@ pub fn open_error(e: &io::Error) -> String {
 /// Binds a unix socket the reference's way: bind a temporary name, chmod, hard-link it
 /// into place (atomic), and treat an existing socket that answers as "in use" and one
 /// that does not as stale (removed, with a note on stderr).
-fn bind_unix(path: &Path, chmod: u32, chown: (Option<u32>, Option<u32>)) -> Result<UnixListener, String> {
+fn bind_unix(path: &Path, chmod: u32, chown: (Option<u32>, Option<u32>), what: &str) -> Result<UnixListener, String> {
+    // A socket that answers belongs to a running daemon: refuse before making even
+    // the temporary name next to it.
+    if socket_answers(path) {
+        return Err(open_error(&io::Error::from(io::ErrorKind::AddrInUse), what));
+    }
     let temp = PathBuf::from(format!("{}.{}", path.display(), std::process::id()));
     let mut last_error = None;
     for _ in 0..10 {
         let _ = std::fs::remove_file(&temp);
-        let listener = UnixListener::bind(&temp).map_err(|e| open_error(&e))?;
+        let listener = UnixListener::bind(&temp).map_err(|e| open_error(&e, what))?;
         let _ = std::fs::set_permissions(&temp, std::fs::Permissions::from_mode(chmod));
         let linked = std::fs::hard_link(&temp, path);
         let _ = std::fs::remove_file(&temp);
@@ -146,13 +174,13 @@ fn bind_unix(path: &Path, chmod: u32, chown: (Option<u32>, Option<u32>)) -> Resu
                         ));
                     }
                 }
-                listener.set_nonblocking(true).map_err(|e| open_error(&e))?;
+                listener.set_nonblocking(true).map_err(|e| open_error(&e, what))?;
                 return Ok(listener);
             }
             Err(e) => {
                 last_error = Some(e);
                 if socket_answers(path) {
-                    return Err(open_error(&io::Error::from(io::ErrorKind::AddrInUse)));
+                    return Err(open_error(&io::Error::from(io::ErrorKind::AddrInUse), what));
                 }
                 eprintln!("Unlinking stale socket {}", path.display());
                 let _ = std::fs::remove_file(path);
@@ -171,7 +199,7 @@ fn socket_answers(path: &Path) -> bool {
     matches!(s.read(&mut buf), Ok(n) if n > 0)
 }
 
-fn bind_inet(host: &str, port: u16) -> Result<TcpListener, String> {
+fn bind_inet(host: &str, port: u16, what: &str) -> Result<TcpListener, String> {
     let host = host.trim_start_matches('[').trim_end_matches(']');
     let host = if host.is_empty() { "0.0.0.0" } else { host };
     let addrs: Vec<_> = (host, port)
@@ -182,13 +210,13 @@ fn bind_inet(host: &str, port: u16) -> Result<TcpListener, String> {
     for a in addrs {
         match TcpListener::bind(a) {
             Ok(l) => {
-                l.set_nonblocking(true).map_err(|e| open_error(&e))?;
+                l.set_nonblocking(true).map_err(|e| open_error(&e, what))?;
                 return Ok(l);
             }
             Err(e) => last = Some(e),
         }
     }
-    Err(open_error(&last.unwrap_or_else(|| io::Error::from(io::ErrorKind::AddrNotAvailable))))
+    Err(open_error(&last.unwrap_or_else(|| io::Error::from(io::ErrorKind::AddrNotAvailable)), what))
 }
 
 /// A line for the main log: (critical?, text).
@@ -199,17 +227,38 @@ pub fn open(configs: &[HttpServerConfig]) -> Result<(Vec<Listener>, Vec<Note>), 
     let mut listeners = Vec::new();
     let mut notes = Vec::new();
     for c in configs {
-        let (sock, unix_path) = match &c.listen {
-            Listen::Unix { file, chmod, chown } => (Sock::Unix(bind_unix(file, *chmod, *chown)?), Some(file.clone())),
-            Listen::Inet { host, port } => (Sock::Tcp(bind_inet(host, *port)?), None),
+        let opened = match &c.listen {
+            Listen::Unix { file, chmod, chown } => {
+                let what = format!("[{}] file={}", c.section, file.display());
+                bind_unix(file, *chmod, *chown, &what).map(|l| (Sock::Unix(l), Some(file.clone())))
+            }
+            Listen::Inet { host, port } => {
+                let what = format!("[{}] port={host}:{port}", c.section);
+                bind_inet(host, *port, &what).map(|l| (Sock::Tcp(l), None))
+            }
+        };
+        let (sock, unix_path) = match opened {
+            Ok(o) => o,
+            Err(msg) => {
+                remove_socket_files(&listeners);
+                return Err(msg);
+            }
         };
         notes.push((false, "RPC interface 'supervisor' initialized".to_string()));
         if c.username.is_none() {
             notes.push((true, format!("Server '{}' running without any HTTP authentication checking", c.section)));
         }
-        listeners.push(Listener { sock, config: c.clone(), unix_path, key: None });
+        let budget = Budget::new(matches!(sock, Sock::Unix(_)));
+        listeners.push(Listener { sock, config: c.clone(), unix_path, key: None, budget });
     }
     Ok((listeners, notes))
+}
+
+/// Removes the socket files of unix servers this daemon opened (it is not starting).
+pub fn remove_socket_files(listeners: &[Listener]) {
+    for p in listeners.iter().filter_map(|l| l.unix_path.as_ref()) {
+        let _ = std::fs::remove_file(p);
+    }
 }
 
 /// Registers the listeners with the loop.
@@ -221,7 +270,7 @@ pub fn register(sup: &mut Supervisor) {
         };
         match sup.reactor.add(&fd, Source::Listener(i), false) {
             Ok(key) => sup.http.listeners[i].key = Some(key),
-            Err(e) => sup.log.error(&format!("cannot watch an HTTP server socket: {e}")),
+            Err(e) => log::error!("cannot watch an HTTP server socket: {e}"),
         }
     }
 }
@@ -251,11 +300,11 @@ pub fn reopen(sup: &mut Supervisor) {
                 for (critical, note) in notes {
                     let level =
                         if critical { crate::config::LogLevel::Critical } else { crate::config::LogLevel::Info };
-                    sup.log.log(level, &note);
+                    log_at!(level, "{note}");
                 }
                 sup.http.listeners.append(&mut listeners);
             }
-            Err(msg) => sup.log.critical(&format!("[{}]: {msg}", c.section)),
+            Err(msg) => crit!("[{}]: {msg}", c.section),
         }
     }
     register(sup);
@@ -282,11 +331,13 @@ pub fn on_listener(sup: &mut Supervisor, idx: usize) {
             Ok(s) => s,
             Err(e) if e.kind() == io::ErrorKind::WouldBlock => return,
             Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            // A peer that reset before it was accepted: only that connection is gone.
+            Err(e) if matches!(e.raw_os_error(), Some(libc::ECONNABORTED | libc::EPROTO)) => continue,
             Err(e) => {
                 // Out of fds (or similar): the pending connection stays pending, so
                 // watching the socket would wake the loop again at once. Stop watching
                 // it for a while and say so once.
-                sup.log.warn(&format!("cannot accept a connection: {e}; retrying in 1 second"));
+                log::warn!("cannot accept a connection: {e}; retrying in 1 second");
                 if let Some(key) = sup.http.listeners.get(idx).and_then(|l| l.key) {
                     let _ = sup.reactor.set_interest(key, false, false);
                     sup.reactor.schedule_in(Duration::from_secs(1), Timer::Accept(idx));
@@ -294,7 +345,7 @@ pub fn on_listener(sup: &mut Supervisor, idx: usize) {
                 return;
             }
         };
-        if sup.http.conns.len() >= MAX_CONNS {
+        if !admit(sup, idx) {
             continue; // dropped: closes at once
         }
         let nonblocking = match &stream {
@@ -307,6 +358,9 @@ pub fn on_listener(sup: &mut Supervisor, idx: usize) {
         let id = sup.http.next_id;
         sup.http.next_id += 1;
         let Ok(key) = sup.reactor.add(&stream.raw(), Source::Conn(id), false) else { continue };
+        if let Some(l) = sup.http.listeners.get_mut(idx) {
+            l.budget.open += 1;
+        }
         sup.http.conns.insert(
             id,
             Conn {
@@ -317,29 +371,56 @@ pub fn on_listener(sup: &mut Supervisor, idx: usize) {
                 out: Vec::new(),
                 out_pos: 0,
                 state: ConnState::Reading,
-                deadline_gen: 0,
+                deadline: None,
+                tail_timer: None,
                 interest: (true, false),
-                request_started: false,
+                request_started: true,
+                idle_since: Instant::now(),
             },
         );
-        set_deadline(sup, id, IDLE_TIMEOUT);
+        set_deadline(sup, id, REQUEST_TIMEOUT);
         // The request often arrives with the connection: read it now, not a pass later.
         on_conn(sup, id);
     }
 }
 
-fn set_deadline(sup: &mut Supervisor, id: u64, after: Duration) {
-    let Some(c) = sup.http.conns.get_mut(&id) else { return };
-    c.deadline_gen += 1;
-    let generation = c.deadline_gen;
-    sup.reactor.schedule_in(after, Timer::Conn { id, generation });
+/// Whether a connection just accepted on listener `idx` may stay, making room for it
+/// when the listener's budget is spent.
+fn admit(sup: &mut Supervisor, idx: usize) -> bool {
+    let Some(l) = sup.http.listeners.get_mut(idx) else { return false };
+    let conns = &sup.http.conns;
+    let verdict = l.budget.admit(|| {
+        conns
+            .iter()
+            .filter(|(_, c)| c.listener == idx && c.is_idle())
+            .min_by_key(|(id, c)| (c.idle_since, **id))
+            .map(|(id, _)| *id)
+    });
+    let report = l.budget.report(&l.describe(), Instant::now());
+    if let Some(line) = report {
+        log::warn!("{line}");
+    }
+    match verdict {
+        Admit::Yes => true,
+        Admit::Evict(old) => {
+            close(sup, old);
+            true
+        }
+        Admit::Refuse => false,
+    }
 }
 
-pub fn on_deadline(sup: &mut Supervisor, id: u64, generation: u64) {
-    let Some(c) = sup.http.conns.get(&id) else { return };
-    if c.deadline_gen != generation {
-        return;
+fn set_deadline(sup: &mut Supervisor, id: u64, after: Duration) {
+    let Some(c) = sup.http.conns.get_mut(&id) else { return };
+    if let Some(old) = c.deadline.take() {
+        sup.reactor.cancel(old);
     }
+    c.deadline = Some(sup.reactor.schedule_in(after, Timer::Conn { id }));
+}
+
+pub fn on_deadline(sup: &mut Supervisor, id: u64) {
+    let Some(c) = sup.http.conns.get_mut(&id) else { return };
+    c.deadline = None;
     match c.state {
         // A parked call or a log stream may wait long for something to send; once
         // output is pending, this is flush's write deadline and the client is stuck.
@@ -349,9 +430,15 @@ pub fn on_deadline(sup: &mut Supervisor, id: u64, generation: u64) {
 }
 
 pub fn close(sup: &mut Supervisor, id: u64) {
-    if let Some(c) = sup.http.conns.remove(&id) {
-        sup.reactor.remove(c.key);
+    let Some(c) = sup.http.conns.remove(&id) else { return };
+    sup.reactor.remove(c.key);
+    for t in [c.deadline, c.tail_timer].into_iter().flatten() {
+        sup.reactor.cancel(t);
     }
+    if let Some(l) = sup.http.listeners.get_mut(c.listener) {
+        l.budget.open = l.budget.open.saturating_sub(1);
+    }
+    crate::daemon::shrink_map(&mut sup.http.conns);
 }
 
 /// The most of a client's input held at once: one request of the largest size.
@@ -360,6 +447,12 @@ const MAX_INPUT: usize = http::MAX_HEADER + http::MAX_BODY;
 impl Conn {
     fn pending_output(&self) -> usize {
         self.out.len() - self.out_pos
+    }
+
+    /// Nothing in flight: no call parked, no stream, nothing to send. A connection
+    /// holding part of a request counts as idle; it may never send the rest.
+    fn is_idle(&self) -> bool {
+        matches!(self.state, ConnState::Reading) && self.pending_output() == 0
     }
 
     /// Whether to read more from the client now. A log stream reads (and drops) input
@@ -439,7 +532,7 @@ fn process_input(sup: &mut Supervisor, id: u64) {
             Parsed::Bad(status) => {
                 c.inbuf.clear();
                 c.state = ConnState::Closing;
-                sup.log.debug(&format!("bad HTTP request: {status}"));
+                log::debug!("bad HTTP request: {status}");
                 queue(sup, id, http::error(status, 1, &[]));
                 return;
             }
@@ -486,6 +579,9 @@ fn flush(sup: &mut Supervisor, id: u64) {
     let drained = c.out_pos == c.out.len();
     let progressed = c.out_pos > written_before;
     let idle_keep_alive = drained && matches!(c.state, ConnState::Reading) && !c.request_started;
+    if idle_keep_alive {
+        c.idle_since = Instant::now();
+    }
     if drained {
         // An idle keep-alive connection should not pin its largest answer's memory.
         if c.out.capacity() > 64 * 1024 {
@@ -553,12 +649,11 @@ fn handle(sup: &mut Supervisor, id: u64, req: Request) {
     if path.starts_with("/logtail/") || path == "/mainlogtail" {
         return start_tail(sup, id, &req);
     }
-    let response = match path.as_str() {
-        "/ok.html" => http::response(200, &[("Content-Type", "text/plain")], b"OK", keep_alive, version),
-        "/" | "/index.html" | "/tail.html" => super::web::page(sup, &req),
-        _ => {
-            set_state(sup, id, ConnState::Closing);
-            http::error(404, version, &[])
+    let response = match super::web::handle(sup, &req) {
+        super::web::Reply::Done(response) => response,
+        super::web::Reply::Wait(pending, finish) => {
+            let web = Some(Box::new(finish));
+            return set_state(sup, id, ConnState::Waiting { pending, version, keep_alive, web });
         }
     };
     if !keep_alive {
@@ -582,24 +677,39 @@ fn rpc(sup: &mut Supervisor, id: u64, req: Request) {
     let (method, params) = match xmlrpc::parse_call(&req.body) {
         Ok((Some(m), p)) => (m, p),
         Ok((None, _)) => {
-            sup.log.debug("XML-RPC request without a method name");
+            log::debug!("XML-RPC request without a method name");
             set_state(sup, id, ConnState::Closing);
             return queue(sup, id, http::error(400, version, &[]));
         }
         Err(e) => {
-            sup.log.debug(&format!("XML-RPC request data is invalid: {e}"));
+            log::debug!("XML-RPC request data is invalid: {e}");
             set_state(sup, id, ConnState::Closing);
             return queue(sup, id, http::error(400, version, &[]));
         }
     };
-    sup.log.log(crate::config::LogLevel::Trace, &format!("XML-RPC method called: {method}()"));
+    log::trace!("XML-RPC method called: {method}()");
     match api::call(sup, &method, params) {
         Outcome::Done(result) => answer(sup, id, result, version, keep_alive),
-        Outcome::Wait(pending) => set_state(sup, id, ConnState::Waiting { pending, version, keep_alive }),
+        Outcome::Wait(pending) => set_state(sup, id, ConnState::Waiting { pending, version, keep_alive, web: None }),
     }
 }
 
 fn answer(sup: &mut Supervisor, id: u64, result: Result<xmlrpc::Value, xmlrpc::Fault>, version: u8, keep_alive: bool) {
+    answer_as(sup, id, result, version, keep_alive, None)
+}
+
+fn answer_as(
+    sup: &mut Supervisor,
+    id: u64,
+    result: Result<xmlrpc::Value, xmlrpc::Fault>,
+    version: u8,
+    keep_alive: bool,
+    web: Option<Box<super::web::Finish>>,
+) {
+    if let Some(finish) = web {
+        set_state(sup, id, if keep_alive { ConnState::Reading } else { ConnState::Closing });
+        return queue(sup, id, finish.answer(result));
+    }
     let body = match &result {
         Ok(v) => xmlrpc::response(v),
         Err(f) => xmlrpc::fault(f),
@@ -619,19 +729,19 @@ pub fn poll_waiting(sup: &mut Supervisor) {
         .collect();
     for id in ids {
         let Some(c) = sup.http.conns.get_mut(&id) else { continue };
-        let ConnState::Waiting { mut pending, version, keep_alive } =
+        let ConnState::Waiting { mut pending, version, keep_alive, web } =
             std::mem::replace(&mut c.state, ConnState::Reading)
         else {
             continue;
         };
         match api::poll(sup, &mut pending) {
             Some(result) => {
-                answer(sup, id, result, version, keep_alive);
+                answer_as(sup, id, result, version, keep_alive, web);
                 // Requests pipelined behind the parked one.
                 process_input(sup, id);
                 update_interest(sup, id);
             }
-            None => set_state(sup, id, ConnState::Waiting { pending, version, keep_alive }),
+            None => set_state(sup, id, ConnState::Waiting { pending, version, keep_alive, web }),
         }
     }
 }
@@ -643,8 +753,9 @@ fn start_tail(sup: &mut Supervisor, id: u64, req: &Request) {
         return queue(sup, id, http::error(400, version, &[]));
     }
     let path = http::unquote(req.path());
+    let mut memory = None;
     let file = if path == "/mainlogtail" {
-        sup.log.path().map(Path::to_path_buf)
+        sup.log.path()
     } else {
         let rest = path.trim_start_matches('/').split_once('/').map(|(_, r)| r).unwrap_or("");
         let (name, channel) = match rest.rsplit_once('/') {
@@ -653,16 +764,27 @@ fn start_tail(sup: &mut Supervisor, id: u64, req: &Request) {
         };
         match crate::daemon::api::lookup(sup, name) {
             Some(crate::daemon::api::Target::Process(pid)) => {
-                crate::daemon::api::log_path(sup, pid, channel == "stderr")
+                let stderr = channel == "stderr";
+                if let Some(mem) = crate::daemon::api::memory_tail(sup, pid, stderr) {
+                    memory = Some(Tail::open_memory(mem, pid, stderr, version));
+                }
+                crate::daemon::api::log_path(sup, pid, stderr)
             }
             _ => None,
         }
     };
+    if let Some((tail, head)) = memory {
+        set_state(sup, id, ConnState::Tailing(tail));
+        queue(sup, id, head);
+        return arm_tail(sup, id);
+    }
     let Some(file) = file.filter(|f| f.exists()) else {
         set_state(sup, id, ConnState::Closing);
         return queue(sup, id, http::error(404, version, &[]));
     };
-    let (tail, head) = match Tail::open(&file, version) {
+    // `?offset=N` (the tail pages' script) continues from where the page ended.
+    let offset = req.query().split('&').find_map(|kv| kv.strip_prefix("offset=")).and_then(|v| v.parse().ok());
+    let (tail, head) = match Tail::open(&file, version, offset) {
         Ok(t) => t,
         Err(_) => {
             set_state(sup, id, ConnState::Closing);
@@ -671,20 +793,33 @@ fn start_tail(sup: &mut Supervisor, id: u64, req: &Request) {
     };
     set_state(sup, id, ConnState::Tailing(tail));
     queue(sup, id, head);
-    sup.reactor.schedule_in(super::tail::POLL_INTERVAL, Timer::Tail { id });
+    arm_tail(sup, id);
+}
+
+fn arm_tail(sup: &mut Supervisor, id: u64) {
+    if let Some(c) = sup.http.conns.get_mut(&id) {
+        c.tail_timer = Some(sup.reactor.schedule_in(super::tail::POLL_INTERVAL, Timer::Tail { id }));
+    }
 }
 
 /// A tail stream's periodic look at its file.
 pub fn on_tail_timer(sup: &mut Supervisor, id: u64) {
     let Some(c) = sup.http.conns.get_mut(&id) else { return };
+    c.tail_timer = None;
     let ConnState::Tailing(tail) = &mut c.state else { return };
     if c.out.len() - c.out_pos < MAX_PENDING_OUTPUT {
-        let more = tail.more();
+        let mem = tail.memory_of().and_then(|(p, stderr)| {
+            let m = sup.procs.get(&p)?;
+            if stderr {
+                m.stderr.memory.as_ref()
+            } else {
+                m.stdout.memory.as_ref()
+            }
+        });
+        let more = tail.more(mem);
         if !more.is_empty() {
             queue(sup, id, more);
         }
     }
-    if sup.http.conns.contains_key(&id) {
-        sup.reactor.schedule_in(super::tail::POLL_INTERVAL, Timer::Tail { id });
-    }
+    arm_tail(sup, id);
 }

@@ -8,9 +8,9 @@ Every event is appended to OUTFILE as the header line exactly as received (with 
 newline), the payload bytes, and the separator b"\\n\\x1e\\n"; then it is acknowledged
 with childutils.listener.ok().
 
-childutils.listener.wait() reads `len` *characters* from the stream it is given. Our
-daemon's `len` counts payload bytes (a deliberate difference from 4.3.0, which counts
-characters), so the stream handed to wait() reads bytes and decodes them.
+childutils.listener.wait() reads `len` *characters* from the stream it is given. The
+pool that runs this recorder sets len_unit=bytes (our opt-in for listeners that read
+bytes), so the stream handed to wait() reads bytes and decodes them.
 """
 
 import sys

@@ -1,0 +1,283 @@
+//! Child output for the container's console (/dev/stdout, /dev/stderr): whole lines
+//! only, each behind the program's prefix or as one JSON object, so that `docker logs`
+//! never shows two programs' output mixed inside a line; and a bounded copy in memory,
+//! so tail and readLog keep working on a target that cannot be read back.
+
+use std::collections::VecDeque;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use crate::config::LineFormat;
+
+/// A partial line is held until its newline, until it reaches this size (then it is
+/// written as a line of its own), or until it has waited `HOLD_FOR`.
+pub const MAX_LINE: usize = 128 * 1024;
+pub const HOLD_FOR: Duration = Duration::from_secs(2);
+/// What `tail` and readLog can see of a console target.
+pub const MEMORY_TAIL: usize = 256 * 1024;
+
+#[derive(Debug)]
+enum Mode {
+    /// The prefix, written before each line.
+    Text(Vec<u8>),
+    /// `","program":...,"message":"`: everything of the object between time and message.
+    Json(Vec<u8>),
+}
+
+#[derive(Debug)]
+pub struct Lines {
+    mode: Mode,
+    held: Vec<u8>,
+    /// When the held partial line started waiting.
+    held_since: Option<Instant>,
+    /// A flush timer is on the reactor's heap (at most one per channel).
+    pub timer_armed: bool,
+}
+
+impl Lines {
+    pub fn new(format: &LineFormat, program: &str, group: &str, stream: &str) -> Lines {
+        let mode = match format {
+            LineFormat::Text(prefix) => Mode::Text(prefix.as_bytes().to_vec()),
+            LineFormat::Json => {
+                let mut fields = b"\",\"program\":\"".to_vec();
+                json_escape(program.as_bytes(), &mut fields);
+                fields.extend_from_slice(b"\",\"group\":\"");
+                json_escape(group.as_bytes(), &mut fields);
+                fields.extend_from_slice(b"\",\"stream\":\"");
+                fields.extend_from_slice(stream.as_bytes());
+                fields.extend_from_slice(b"\",\"message\":\"");
+                Mode::Json(fields)
+            }
+        };
+        Lines { mode, held: Vec::new(), held_since: None, timer_armed: false }
+    }
+
+    /// Appends the complete lines of `data` (with what was held before) to `out`,
+    /// formatted; keeps the unfinished rest.
+    pub fn feed(&mut self, data: &[u8], now: Instant, out: &mut Vec<u8>) {
+        let time = matches!(self.mode, Mode::Json(_)).then(|| rfc3339(SystemTime::now()));
+        let time = time.as_deref().unwrap_or("");
+        let mut rest = data;
+        while let Some(nl) = rest.iter().position(|&b| b == b'\n') {
+            if self.held.is_empty() {
+                self.emit(&rest[..nl], time, out);
+            } else {
+                let mut line = std::mem::take(&mut self.held);
+                line.extend_from_slice(&rest[..nl]);
+                self.emit(&line, time, out);
+                line.clear();
+                self.held = line;
+            }
+            rest = &rest[nl + 1..];
+        }
+        let mut fresh = self.held.is_empty();
+        self.held.extend_from_slice(rest);
+        // A line longer than the bound goes out in pieces of the bound.
+        while self.held.len() >= MAX_LINE {
+            let piece: Vec<u8> = self.held.drain(..MAX_LINE).collect();
+            self.emit(&piece, time, out);
+            fresh = true;
+        }
+        if self.held.is_empty() {
+            self.held_since = None;
+        } else if fresh {
+            self.held_since = Some(now);
+        }
+        if self.held.capacity() > MAX_LINE && self.held.len() < MAX_LINE / 4 {
+            self.held.shrink_to(MAX_LINE / 4);
+        }
+    }
+
+    /// When the held partial line must be written; None when nothing is held.
+    pub fn deadline(&self) -> Option<Instant> {
+        self.held_since.map(|t| t + HOLD_FOR)
+    }
+
+    /// Writes what is held as a line of its own (at the deadline, or when the pipe
+    /// closes).
+    pub fn flush(&mut self, out: &mut Vec<u8>) {
+        if self.held.is_empty() {
+            return;
+        }
+        let held = std::mem::take(&mut self.held);
+        let time = if matches!(self.mode, Mode::Json(_)) { rfc3339(SystemTime::now()) } else { String::new() };
+        self.emit(&held, &time, out);
+        self.held_since = None;
+    }
+
+    fn emit(&self, line: &[u8], time: &str, out: &mut Vec<u8>) {
+        match &self.mode {
+            Mode::Text(prefix) => {
+                out.extend_from_slice(prefix);
+                out.extend_from_slice(line);
+            }
+            Mode::Json(fields) => {
+                out.extend_from_slice(b"{\"time\":\"");
+                out.extend_from_slice(time.as_bytes());
+                out.extend_from_slice(fields);
+                json_escape(line, out);
+                out.extend_from_slice(b"\"}");
+            }
+        }
+        out.push(b'\n');
+    }
+}
+
+/// Escapes bytes into a JSON string body. Bytes that are not UTF-8 become the lone
+/// surrogates U+DC80..U+DCFF (Python's surrogateescape), so nothing is dropped and
+/// `json.loads(l)["message"].encode("utf-8", "surrogateescape")` gives the bytes back.
+pub fn json_escape(data: &[u8], out: &mut Vec<u8>) {
+    for chunk in data.utf8_chunks() {
+        for &b in chunk.valid().as_bytes() {
+            match b {
+                b'"' => out.extend_from_slice(b"\\\""),
+                b'\\' => out.extend_from_slice(b"\\\\"),
+                b'\n' => out.extend_from_slice(b"\\n"),
+                b'\r' => out.extend_from_slice(b"\\r"),
+                b'\t' => out.extend_from_slice(b"\\t"),
+                0..=0x1f | 0x7f => out.extend_from_slice(format!("\\u{b:04x}").as_bytes()),
+                _ => out.push(b),
+            }
+        }
+        for &b in chunk.invalid() {
+            out.extend_from_slice(format!("\\udc{b:02x}").as_bytes());
+        }
+    }
+}
+
+/// `2026-12-07T14:05:01.123Z`.
+pub fn rfc3339(t: SystemTime) -> String {
+    let d = t.duration_since(UNIX_EPOCH).unwrap_or_default();
+    let secs = d.as_secs() as i64;
+    let (days, rem) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
+    // Howard Hinnant's civil_from_days.
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    format!(
+        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}.{:03}Z",
+        rem / 3600,
+        rem / 60 % 60,
+        rem % 60,
+        d.subsec_millis()
+    )
+}
+
+/// The last bytes written to a console target, addressed like a file that only grows:
+/// offsets count every byte ever written, and what fell out of the window reads as
+/// absent.
+#[derive(Debug, Default)]
+pub struct MemoryTail {
+    buf: VecDeque<u8>,
+    /// Bytes written since the start (or the last clear): the size of the "file".
+    total: u64,
+}
+
+impl MemoryTail {
+    pub fn push(&mut self, data: &[u8]) {
+        self.total += data.len() as u64;
+        let data = &data[data.len().saturating_sub(MEMORY_TAIL)..];
+        let over = (self.buf.len() + data.len()).saturating_sub(MEMORY_TAIL);
+        self.buf.drain(..over);
+        self.buf.extend(data);
+    }
+
+    pub fn size(&self) -> u64 {
+        self.total
+    }
+
+    /// Up to `len` bytes from offset `start`; bytes no longer held are skipped.
+    pub fn read(&self, start: u64, len: u64) -> Vec<u8> {
+        let first = self.total - self.buf.len() as u64;
+        let start = start.max(first);
+        let end = start.saturating_add(len).min(self.total);
+        if start >= end {
+            return Vec::new();
+        }
+        let (a, b) = ((start - first) as usize, (end - first) as usize);
+        self.buf.range(a..b).copied().collect()
+    }
+
+    pub fn clear(&mut self) {
+        self.buf = VecDeque::new();
+        self.total = 0;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn run(lines: &mut Lines, chunks: &[&[u8]]) -> Vec<u8> {
+        let mut out = Vec::new();
+        for c in chunks {
+            lines.feed(c, Instant::now(), &mut out);
+        }
+        out
+    }
+
+    #[test]
+    fn whole_lines_behind_the_prefix() {
+        let mut l = Lines::new(&LineFormat::Text("web |".into()), "web", "web", "stdout");
+        assert_eq!(run(&mut l, &[b"a\nb", b"c", b"d\ne\n"]), b"web |a\nweb |bcd\nweb |e\n");
+        assert_eq!(run(&mut l, &[b"part"]), b"");
+        assert!(l.deadline().is_some());
+        let mut out = Vec::new();
+        l.flush(&mut out);
+        assert_eq!(out, b"web |part\n");
+        assert!(l.deadline().is_none());
+    }
+
+    #[test]
+    fn a_line_past_the_bound_goes_out_in_pieces() {
+        let mut l = Lines::new(&LineFormat::Text(String::new()), "x", "x", "stdout");
+        let big = vec![b'z'; MAX_LINE * 2 + 10];
+        let out = run(&mut l, &[&big, b"\n"]);
+        assert_eq!(out.len(), big.len() + 3);
+        assert_eq!(out.iter().filter(|&&b| b == b'\n').count(), 3);
+        assert!(l.held.capacity() <= MAX_LINE);
+    }
+
+    #[test]
+    fn json_keeps_invalid_utf8_as_surrogates() {
+        let mut l = Lines::new(&LineFormat::Json, "a\"b", "g", "stderr");
+        let out = run(&mut l, &[b"x\xff\ty\x01\"\\\n"]);
+        let s = String::from_utf8(out).unwrap();
+        assert!(s.starts_with("{\"time\":\"2"), "{s}");
+        assert!(
+            s.ends_with(
+                "\",\"program\":\"a\\\"b\",\"group\":\"g\",\"stream\":\"stderr\",\"message\":\"x\\udcff\\ty\\u0001\\\"\\\\\"}\n"
+            ),
+            "{s}"
+        );
+    }
+
+    #[test]
+    fn rfc3339_dates() {
+        assert_eq!(rfc3339(UNIX_EPOCH), "1970-01-01T00:00:00.000Z");
+        let t = UNIX_EPOCH + Duration::from_millis(1_709_210_096_789);
+        assert_eq!(rfc3339(t), "2024-02-29T12:34:56.789Z");
+    }
+
+    #[test]
+    fn memory_tail_reads_like_a_growing_file() {
+        let mut m = MemoryTail::default();
+        m.push(b"hello ");
+        m.push(b"world");
+        assert_eq!(m.size(), 11);
+        assert_eq!(m.read(6, 100), b"world");
+        let big = vec![b'q'; MEMORY_TAIL + 5];
+        m.push(&big);
+        assert_eq!(m.size(), 11 + big.len() as u64);
+        assert_eq!(m.read(0, 3), b"qqq");
+        assert_eq!(m.read(0, u64::MAX).len(), MEMORY_TAIL);
+        m.clear();
+        assert_eq!(m.size(), 0);
+        assert!(m.read(0, 10).is_empty());
+    }
+}
