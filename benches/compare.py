@@ -372,7 +372,7 @@ def sleep_programs(n, prefix="p", extra=""):
 
 
 class Daemon:
-    def __init__(self, impl, tag, programs):
+    def __init__(self, impl, tag, programs, minfds=4096):
         self.impl = impl
         self.dir = fresh_dir("%s-%s" % (tag, impl.key))
         self.sock = os.path.join(self.dir, "s.sock")
@@ -383,11 +383,11 @@ class Daemon:
             f.write(
                 "[unix_http_server]\nfile=%(sock)s\n\n"
                 "[supervisord]\nlogfile=%(log)s\npidfile=%(dir)s/supervisord.pid\n"
-                "childlogdir=%(dir)s\nloglevel=info\nminfds=4096\nminprocs=1024\n\n"
+                "childlogdir=%(dir)s\nloglevel=info\nminfds=%(minfds)d\nminprocs=1024\n\n"
                 "[rpcinterface:supervisor]\n"
                 "supervisor.rpcinterface_factory = supervisor.rpcinterface:make_main_rpcinterface\n\n"
                 "[supervisorctl]\nserverurl=unix://%(sock)s\n\n"
-                % {"sock": self.sock, "log": self.logfile, "dir": self.dir}
+                % {"sock": self.sock, "log": self.logfile, "dir": self.dir, "minfds": minfds}
             )
             f.write(programs)
         self.watch = LogWatcher(self.logfile)
@@ -770,6 +770,148 @@ def sc_getall(cfg):
         for d in ds:
             d.check_alive()
     vlog("getAllProcessInfo: %s" % {k: ["%.1f" % (x * 1000) for x in v] for k, v in res.items()})
+    return res
+
+
+FORK_LOOP_C = r"""
+#define _GNU_SOURCE
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <time.h>
+#include <unistd.h>
+/* The machine's floor for starting n programs: fork+exec n `sleep`s, then wait until
+   every one has exec'd (the CLOEXEC write end of one shared pipe closes in each child
+   at exec; EOF means all have). Prints the seconds taken. */
+int main(int argc, char **argv) {
+    int n = atoi(argv[1]);
+    int p[2];
+    struct timespec t0, t1;
+    char buf[1];
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    if (pipe2(p, O_CLOEXEC) != 0) return 1;
+    for (int i = 0; i < n; i++) {
+        pid_t pid = fork();
+        if (pid == 0) {
+            execl(argv[2], "sleep", "100000", (char *)0);
+            _exit(127);
+        }
+        if (pid < 0) return 1;
+    }
+    close(p[1]);
+    while (read(p[0], buf, 1) > 0) {}
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    printf("%.6f\n", (t1.tv_sec - t0.tv_sec) + (t1.tv_nsec - t0.tv_nsec) / 1e9);
+    return 0;
+}
+"""
+
+
+def fork_loop_binary():
+    src = os.path.join(TMP, "forkloop.c")
+    exe = os.path.join(TMP, "forkloop")
+    if not os.path.exists(exe):
+        with open(src, "w") as f:
+            f.write(FORK_LOOP_C)
+        cc = shutil.which("cc") or shutil.which("gcc")
+        if not cc:
+            raise BenchError("no C compiler (cc) for the fork-loop floor")
+        subprocess.run([cc, "-O2", "-o", exe, src], check=True)
+    return exe
+
+
+def fork_loop_floor(n):
+    """Seconds for a C program to fork+exec n sleeps until all have exec'd; the sleeps
+    are then killed (they are our children via the subreaper)."""
+    # Output to a file: the sleeps inherit stdout, and a pipe would stay open with them.
+    path = os.path.join(TMP, "forkloop.out")
+    with open(path, "w") as f:
+        rc = subprocess.run([fork_loop_binary(), str(n), SLEEP], stdout=f, stdin=subprocess.DEVNULL).returncode
+    if rc != 0:
+        raise BenchError("fork loop failed with status %d" % rc)
+    reap_orphans()
+    for p, st in descendants(os.getpid()):
+        if st != "Z":
+            try:
+                os.kill(p, signal.SIGKILL)
+            except OSError:
+                pass
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and any(st != "Z" for _, st in descendants(os.getpid())):
+        reap_orphans()
+        time.sleep(0.01)
+    reap_orphans()
+    return float(_read(path).strip())
+
+
+def growth_one(cfg, impl, n, slow):
+    """One daemon with n programs (n groups): start, RSS, getAllProcessInfo CPU, ctl
+    status/version, then SIGTERM -> exit."""
+    r = {}
+    d = Daemon(impl, "grow%d" % n, sleep_programs(n, prefix="g"), minfds=max(4096, 3 * n + 256))
+    calls = 2 if slow else max(5, cfg.reps * 5)
+    ctl_runs = 2 if slow else max(5, cfg.reps * 3)
+    with Daemons(d):
+        t1 = d.watch.wait(b"success: ", n, timeout=3600, interval=0.001)
+        r["start_s"] = t1 - d.t_launch
+        r["start_cpu_ms"] = cpu_ns(d.pid) / 1e6
+        d.check_alive()
+        d.wait_states(n, timeout=600)
+        time.sleep(cfg.settle)
+        r["rss_kb"] = rss_kb(d.pid)
+        raw = RawClient(d.sock)
+        body = raw.call("supervisor.getAllProcessInfo")
+        if body.count(b"<name>statename</name>") != n:
+            raise BenchError("%s getAllProcessInfo did not list %d processes" % (impl.label, n))
+        cpus = []
+        for _ in range(calls):
+            c0 = cpu_ns(d.pid)
+            raw.call("supervisor.getAllProcessInfo")
+            cpus.append((cpu_ns(d.pid) - c0) / 1e6)
+        raw.close()
+        r["getall_cpu_ms"] = med(cpus)
+        time_cmd(impl.ctl_cmd(d.conf, "status"), n)  # warm-up
+        r["ctl_status_s"] = med([time_cmd(impl.ctl_cmd(d.conf, "status"), n) for _ in range(ctl_runs)])
+        r["ctl_version_s"] = med([time_cmd(impl.ctl_cmd(d.conf, "version"), 1) for _ in range(ctl_runs)])
+        d.check_alive()
+        kids = [p for p, _ in descendants(d.pid)]
+        t0 = time.perf_counter()
+        os.kill(d.pid, signal.SIGTERM)
+        try:
+            d.proc.wait(timeout=3600)
+        except subprocess.TimeoutExpired:
+            raise BenchError("%s did not exit within 3600 s of SIGTERM" % impl.label)
+        r["sigterm_s"] = time.perf_counter() - t0
+        left = 0
+        for k in kids:
+            try:
+                st = _read("/proc/%d/stat" % k)
+                if st[st.rindex(")") + 2] != "Z":
+                    left += 1
+            except OSError:
+                pass
+        r["sigterm_left"] = left
+    return r
+
+
+def sc_growth(cfg):
+    """Cost at cfg.growth_sizes programs (default 500 and 5,000), ours and the
+    reference, and the C fork-loop floor for the same counts, in one run."""
+    sizes = cfg.growth_sizes
+    res = {"sizes": sizes, "floor": {}, "ours": {}, "ref": {}}
+    for n in sizes:
+        res["floor"][n] = med([fork_loop_floor(n) for _ in range(max(3, cfg.reps))])
+        vlog("growth floor %d: %.3f s" % (n, res["floor"][n]))
+        for impl in IMPLS:
+            if impl.key not in cfg.growth_impls:
+                continue
+            # The reference is slow at thousands of programs: one repetition there.
+            slow = impl is REF and n > 1000
+            reps = 1 if (impl is REF and n > 1000) else cfg.reps
+            runs = [growth_one(cfg, impl, n, slow) for _ in range(reps)]
+            res[impl.key][n] = {k: med([x[k] for x in runs]) for k in runs[0]}
+            res[impl.key][n]["sigterm_left"] = max(x["sigterm_left"] for x in runs)
+            vlog("growth %s %d: %s" % (impl.key, n, res[impl.key][n]))
     return res
 
 
@@ -1181,6 +1323,55 @@ def rows_for(name, r, cfg):
         rows.append(("soak, %d s: %d clients of mixed RPC + connection churn, RSS every 10 s"
                      % (cfg.soak_seconds, cfg.soak_clients), soak_cell(r.get("ref")), soak_cell(o), "—",
                      "flat after 1 min (≤ +256 kB), 0 errors", yes(growth <= 256 and o["errors"] == 0)))
+    elif name == "growth":
+        sizes = r["sizes"]
+        lo, hi = sizes[0], sizes[-1]
+        rv = lambda key, n, k: r[key].get(n, {}).get(k, float("nan"))
+
+        def growth(key, k):
+            a, b = rv(key, lo, k), rv(key, hi, k)
+            return b / a if a == a and b == b and a > 0 else float("nan")
+
+        def gfmt(g):
+            return "n/a" if g != g else "%.1f×" % g
+
+        lin = hi / lo
+        gmax = 11.0 * lin / 10.0
+        for n in sizes:
+            rows.append(("C fork-loop floor: fork+exec %d sleeps until all exec'd" % n, "—",
+                         fmt_s(r["floor"][n]), "—", "—", "—"))
+        metrics = [
+            ("start_s", "start %d programs (%d groups, startsecs=0): launch → all 'success:'", fmt_s, 1.0),
+            ("start_cpu_ms", "  … daemon CPU from launch to all RUNNING (%d programs%.0s)", fmt_ms, 1.0),
+            ("getall_cpu_ms", "getAllProcessInfo, daemon CPU per call, %d programs%.0s", fmt_ms, 1.0),
+            ("ctl_status_s", "`supervisorctl status`, %d programs%.0s, whole process", fmt_s, 1.0),
+            ("ctl_version_s", "`supervisorctl version`, %d programs%.0s in the config, whole process", fmt_s, 1.0),
+        ]
+        for k, label, f, _ in metrics:
+            for n in sizes:
+                a, b = rv("ref", n, k), rv("ours", n, k)
+                target, met = "—", "—"
+                if k == "start_s" and n == 500:
+                    fl = r["floor"][n]
+                    target, met = "≤ 1.3× floor (%s)" % fmt_s(1.3 * fl), yes(b <= 1.3 * fl)
+                if k == "ctl_status_s" and n == 500:
+                    target, met = "≤ 10 ms", yes(b <= 0.010)
+                rows.append((label % (n, n), f(a), f(b), ratio(a, b), target, met))
+            go = growth("ours", k)
+            rows.append(("  … growth %d → %d (linear: %.0f×)" % (lo, hi, lin), gfmt(growth("ref", k)), gfmt(go),
+                         "—", "≤ %.0f×" % gmax, yes(go <= gmax)))
+        for n in sizes:
+            a, b = rv("ref", n, "rss_kb"), rv("ours", n, "rss_kb")
+            rows.append(("daemon RSS, %d programs, all RUNNING" % n, fmt_mb(a), fmt_mb(b), ratio(a, b), "—", "—"))
+        per = lambda key: (rv(key, hi, "rss_kb") - rv(key, lo, "rss_kb")) / (hi - lo)
+        rows.append(("  … per additional program, %d → %d" % (lo, hi), "%.1f KB" % per("ref"), "%.1f KB" % per("ours"),
+                     ratio(per("ref"), per("ours")), "≤ 2 KB", yes(per("ours") <= 2)))
+        for n in sizes:
+            a, b = rv("ref", n, "sigterm_s"), rv("ours", n, "sigterm_s")
+            left = rv("ours", n, "sigterm_left")
+            target, met = ("≤ 0.5 s, 0 left", yes(b <= 0.5 and left == 0)) if n == hi else ("—", "—")
+            rows.append(("SIGTERM → daemon exit, %d programs in %d groups" % (n, n), fmt_s(a), fmt_s(b), ratio(a, b),
+                         target, met))
     elif name == "static":
         s = r["ours"][0]
         rows.append(("static binary size (x86_64, release, crt-static, stripped)", "—",
@@ -1197,7 +1388,7 @@ def table(rows):
 
 
 SCENARIOS = ["idle_wakeups", "rss", "idle_cpu", "start500", "ctl_status", "getall", "kill9", "bigout",
-             "sigterm", "fatal", "static", "soak"]
+             "sigterm", "fatal", "growth", "static", "soak"]
 # Long: run only when named in --only.
 OPT_IN = ["soak"]
 # (the static build runs before the others when selected; its row comes last)
@@ -1224,6 +1415,8 @@ def run_scenario(name, cfg):
         return sc_sigterm(cfg)
     if name == "fatal":
         return sc_fatal(cfg)
+    if name == "growth":
+        return sc_growth(cfg)
     if name == "static":
         return cfg.static_result
     if name == "soak":
@@ -1240,6 +1433,10 @@ def main():
     ap.add_argument("--sigterm-ref-reps", type=int,
                     help="repetitions of the reference's (slow) SIGTERM scenario (default: --reps)")
     ap.add_argument("--big-mb", type=int, default=200, help="MB pushed through a child's stdout (default 200)")
+    ap.add_argument("--growth-sizes", default="500,5000",
+                    help="program counts of the growth scenario, smallest first (default 500,5000)")
+    ap.add_argument("--growth-impls", default="ref,ours",
+                    help="implementations the growth scenario runs (default ref,ours; the C floor always runs)")
     ap.add_argument("--only", help="comma-separated scenarios to run: " + ",".join(SCENARIOS)
                     + " (%s only when named here)" % ",".join(OPT_IN))
     ap.add_argument("--soak-seconds", type=int, default=600, help="how long the soak runs (default 600)")
@@ -1257,6 +1454,8 @@ def main():
     cfg.reps = cfg.reps or (1 if cfg.quick else 3)
     cfg.window = cfg.window or (5.0 if cfg.quick else 20.0)
     cfg.sigterm_ref_reps = cfg.sigterm_ref_reps or cfg.reps
+    cfg.growth_sizes = [int(x) for x in cfg.growth_sizes.split(",") if x.strip()]
+    cfg.growth_impls = [x.strip() for x in cfg.growth_impls.split(",") if x.strip()]
     cfg.settle = 1.0 if cfg.quick else 2.0
     VERBOSE, KEEP_TMP = cfg.verbose, cfg.keep_tmp
     names = [n for n in SCENARIOS if n not in OPT_IN]

@@ -364,10 +364,36 @@ struct KernelSigaction {
     mask: u64,
 }
 
-/// Runs in the forked child; never returns.
-fn child_exec(spec: &ChildSpec) -> ! {
-    // SAFETY (whole function): we are the only thread of a freshly forked process, so
-    // these syscalls cannot race; every pointer passed comes from `spec`, alive here.
+/// What the child reads: the spec, and the NULL-terminated pointer arrays built from it
+/// beforehand (the child must not allocate: it shares the parent's heap).
+struct ChildArgs<'a> {
+    spec: &'a ChildSpec,
+    argv: *const *const libc::c_char,
+    envp: *const *const libc::c_char,
+}
+
+/// The child's stack: it only runs `child_exec`, which makes syscalls and nothing deeper.
+const CHILD_STACK: usize = 64 * 1024;
+
+/// Runs in the child created by `spawn_child`; never returns. It shares the daemon's
+/// memory until exec (CLONE_VM), so it only makes async-signal-safe calls, allocates
+/// nothing and writes nothing the parent reads; errno is the parent's thread-local,
+/// which the parent does not look at after a successful clone.
+extern "C" fn child_entry(arg: *mut libc::c_void) -> libc::c_int {
+    // SAFETY: `arg` is the `ChildArgs` that `spawn_child` passed to clone; it lives on
+    // the parent's stack, and the parent is suspended (CLONE_VFORK) until this child
+    // has exec'd or exited.
+    let args = unsafe { &*(arg as *const ChildArgs) };
+    child_exec(args)
+}
+
+fn child_exec(args: &ChildArgs) -> ! {
+    let spec = args.spec;
+    // SAFETY (whole function): we are the only thread of the new process, and the
+    // parent is suspended until we exec or _exit, so nothing races with these calls;
+    // every pointer passed comes from `args`, alive until then. Credentials change
+    // through raw syscalls, not glibc's wrappers, which coordinate with the parent's
+    // threads through memory this child shares.
     unsafe {
         libc::setpgid(0, 0);
         libc::dup2(spec.stdin, 0);
@@ -402,7 +428,7 @@ fn child_exec(spec: &ChildSpec) -> ! {
         }
         // A clean start: no inherited ignores or blocked signals. The raw syscall,
         // because glibc's signal() refuses 32 and 33 (its own), which posix_spawn
-        // callers leave ignored.
+        // callers leave ignored. Without CLONE_SIGHAND the table is this child's own.
         let dfl = KernelSigaction { handler: libc::SIG_DFL, flags: 0, restorer: 0, mask: 0 };
         for sig in 1..=64 {
             if sig != libc::SIGKILL && sig != libc::SIGSTOP {
@@ -415,17 +441,22 @@ fn child_exec(spec: &ChildSpec) -> ! {
                 );
             }
         }
-        let mut empty: libc::sigset_t = std::mem::zeroed();
-        libc::sigemptyset(&mut empty);
-        libc::sigprocmask(libc::SIG_SETMASK, &empty, std::ptr::null_mut());
+        let empty: u64 = 0;
+        libc::syscall(
+            libc::SYS_rt_sigprocmask,
+            libc::SIG_SETMASK,
+            &empty as *const u64,
+            std::ptr::null::<u8>(),
+            8usize,
+        );
 
         let not_spawned: &[u8] = b"supervisor: child process was not spawned\n";
         if let Some(u) = &spec.user {
-            let failed: Option<&[u8]> = if libc::setgroups(u.groups.len(), u.groups.as_ptr()) != 0 {
+            let failed: Option<&[u8]> = if libc::syscall(libc::SYS_setgroups, u.groups.len(), u.groups.as_ptr()) != 0 {
                 Some(b"Could not set groups of effective user")
-            } else if libc::setgid(u.gid) != 0 {
+            } else if libc::syscall(libc::SYS_setgid, libc::c_long::from(u.gid)) != 0 {
                 Some(b"Could not set group id of effective user")
-            } else if libc::setuid(u.uid) != 0 {
+            } else if libc::syscall(libc::SYS_setuid, libc::c_long::from(u.uid)) != 0 {
                 Some(b"Could not set user id of effective user")
             } else {
                 None
@@ -445,20 +476,28 @@ fn child_exec(spec: &ChildSpec) -> ! {
         if let Some(mask) = spec.umask {
             libc::umask(mask as libc::mode_t);
         }
-        let mut argv: Vec<*const libc::c_char> = spec.argv.iter().map(|a| a.as_ptr()).collect();
-        argv.push(std::ptr::null());
-        let mut envp: Vec<*const libc::c_char> = spec.env.iter().map(|a| a.as_ptr()).collect();
-        envp.push(std::ptr::null());
-        libc::execve(spec.filename.as_ptr(), argv.as_ptr(), envp.as_ptr());
+        libc::execve(spec.filename.as_ptr(), args.argv, args.envp);
         let e = *libc::__errno_location();
         child_write(2, &[&spec.msg_exec, errno_name(e).as_bytes(), b"\n", not_spawned]);
         libc::_exit(127);
     }
 }
 
-/// Forks and execs a child as `spec` says; returns its pid.
+/// Starts a child as `spec` says and returns its pid once it has exec'd (or failed to).
+///
+/// vfork-style: clone(CLONE_VM | CLONE_VFORK) on a small stack of its own, so the cost
+/// does not grow with the daemon's memory the way fork's page-table copy does.
 pub fn spawn_child(spec: &ChildSpec) -> io::Result<u32> {
-    // Every signal stays blocked across the fork: a signal reaching the child before it
+    let mut argv: Vec<*const libc::c_char> = spec.argv.iter().map(|a| a.as_ptr()).collect();
+    argv.push(std::ptr::null());
+    let mut envp: Vec<*const libc::c_char> = spec.env.iter().map(|a| a.as_ptr()).collect();
+    envp.push(std::ptr::null());
+    let args = ChildArgs { spec, argv: argv.as_ptr(), envp: envp.as_ptr() };
+    let mut stack: Vec<u8> = Vec::with_capacity(CHILD_STACK);
+    // The stack grows down from the (16-byte aligned) top of the allocation.
+    let top = (stack.as_mut_ptr() as usize + CHILD_STACK) & !15;
+
+    // Every signal stays blocked across the clone: a signal reaching the child before it
     // has reset its dispositions would otherwise run the daemon's handler in the child,
     // which writes into the daemon's own signal pipe. The child unblocks once its
     // dispositions are default, so a signal sent meanwhile is delivered, not lost.
@@ -470,15 +509,23 @@ pub fn spawn_child(spec: &ChildSpec) -> io::Result<u32> {
         libc::sigfillset(&mut all);
         libc::sigprocmask(libc::SIG_SETMASK, &all, &mut saved);
     }
-    // SAFETY: the daemon is single-threaded, so the child inherits no locked mutexes
-    // from other threads; the child only runs child_exec, which ends in exec or _exit.
-    let pid = unsafe { libc::fork() };
-    if pid == 0 {
-        child_exec(spec);
-    }
+    // SAFETY: `top` is the aligned end of CHILD_STACK bytes owned by `stack`, and `args`
+    // with the arrays it points into outlive the call: CLONE_VFORK suspends this thread
+    // until the child has exec'd or exited, so neither is freed or moved while the child
+    // uses them. The child runs only child_entry (see there). The daemon is
+    // single-threaded, so no other thread runs on the shared memory meanwhile.
+    let pid = unsafe {
+        libc::clone(
+            child_entry,
+            top as *mut libc::c_void,
+            libc::CLONE_VM | libc::CLONE_VFORK | libc::SIGCHLD,
+            &args as *const ChildArgs as *mut libc::c_void,
+        )
+    };
     let err = io::Error::last_os_error();
     // SAFETY: restores the mask saved above.
     unsafe { libc::sigprocmask(libc::SIG_SETMASK, &saved, std::ptr::null_mut()) };
+    drop(stack);
     match pid {
         -1 => Err(err),
         p => Ok(p as u32),

@@ -30,6 +30,14 @@ const DELIBERATE: &[(&str, &str)] = &[
         "bad_rpcinterface_unresolvable.conf",
         "a third-party [rpcinterface:x] factory cannot be imported by either; the reference refuses to start, we start with a warning that its methods are missing (the supervisor namespace is always served).",
     ),
+    (
+        "ok_ini_inline_comment_truncation.conf",
+        "--check splits every command as the spawn will: this one cannot be split (No closing quotation) and would fail at every start, so --check rejects it naming file:line; the daemon itself accepts the file as the reference does.",
+    ),
+    (
+        "ok_expand_lone_s_zero_precision.conf",
+        "--check splits every command as the spawn will: [program:y]'s expansion leaves an unclosed quote and would fail at every start, so --check rejects it; the daemon itself accepts the file as the reference does.",
+    ),
 ];
 
 /// Rejections whose message we word differently on purpose.

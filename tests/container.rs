@@ -307,6 +307,15 @@ fn sigterm_exits_0_and_sweeps_double_forked_daemons_term_then_kill() {
     assert!(everyone.len() >= 3, "{everyone:?}");
 
     c.signal("TERM");
+    // During the grace (the stubborn daemon holds it open for 3 s), what the SIGTERM
+    // ended is reaped at once.
+    assert!(c.wait_log("sending SIGTERM to every process left in the PID namespace"), "{}", c.log());
+    assert!(wait_until(WAIT, || c.dir.join("termed").exists()), "{}", c.log());
+    assert!(
+        wait_until(WAIT, || zombie_children(init).is_empty()),
+        "zombies under PID 1 during the grace: {:?}",
+        zombie_children(init)
+    );
     assert_eq!(c.wait_exit(WAIT), Some(0), "{}", c.log());
     let log = c.log();
     assert!(log.contains("stopped: launcher (terminated by SIGTERM)"), "{log}");

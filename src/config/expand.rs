@@ -47,13 +47,6 @@ impl Names {
         self.map.iter().find(|(key, _)| key == k).map(|(_, v)| v)
     }
 
-    /// The unknown-name error lists them sorted.
-    fn sorted_keys(&self) -> Vec<String> {
-        let mut keys: Vec<String> = self.map.iter().map(|(k, _)| k.clone()).collect();
-        keys.sort();
-        keys
-    }
-
     /// Python's `repr()` of the mapping as a dict.
     fn py_repr(&self) -> String {
         let items: Vec<String> = self
@@ -70,14 +63,26 @@ impl Names {
 
 /// Expands `s`; `what` names the value in error messages (`program:x.command`).
 pub fn expand(s: &str, names: &Names, what: &str) -> Result<String, String> {
-    format_mapping(s, names).map_err(|e| match e {
-        FormatError::UnknownName(name) => format!(
-            "Format string {} for {} contains names ({}) which cannot be expanded. Available names: {}",
-            py_repr(s),
-            py_repr(what),
-            py_repr(&name),
-            names.sorted_keys().join(", ")
-        ),
+    expand_layered(s, &[names], what)
+}
+
+/// Expands `s` with names looked up in `layers`, a later layer overriding an earlier
+/// one: the same as merging them into one `Names` first, without copying the
+/// environment for every value of every program.
+pub fn expand_layered(s: &str, layers: &[&Names], what: &str) -> Result<String, String> {
+    format_mapping(s, layers).map_err(|e| match e {
+        FormatError::UnknownName(name) => {
+            let mut keys: Vec<&str> = layers.iter().flat_map(|n| n.map.iter().map(|(k, _)| k.as_str())).collect();
+            keys.sort_unstable();
+            keys.dedup();
+            format!(
+                "Format string {} for {} contains names ({}) which cannot be expanded. Available names: {}",
+                py_repr(s),
+                py_repr(what),
+                py_repr(&name),
+                keys.join(", ")
+            )
+        }
         FormatError::Bad(why) => {
             format!("Format string {} for {} is badly formatted: {}", py_repr(s), py_repr(what), why)
         }
@@ -103,7 +108,10 @@ struct Spec {
     precision: Option<usize>,
 }
 
-fn format_mapping(s: &str, names: &Names) -> Result<String, FormatError> {
+fn format_mapping(s: &str, layers: &[&Names]) -> Result<String, FormatError> {
+    if !s.contains('%') {
+        return Ok(s.to_string());
+    }
     let chars: Vec<char> = s.chars().collect();
     let mut out = String::with_capacity(s.len());
     let mut i = 0;
@@ -191,7 +199,7 @@ fn format_mapping(s: &str, names: &Names) -> Result<String, FormatError> {
             continue;
         }
         let value = match &key {
-            Some(k) => match names.get(k) {
+            Some(k) => match layers.iter().rev().find_map(|n| n.get(k)) {
                 Some(v) => v.clone(),
                 None => return Err(FormatError::UnknownName(k.clone())),
             },
@@ -205,7 +213,12 @@ fn format_mapping(s: &str, names: &Names) -> Result<String, FormatError> {
                 return match conv {
                     's' | 'r' | 'a' => {
                         consumed = true;
-                        let text = if conv == 'a' { py_ascii(&names.py_repr()) } else { names.py_repr() };
+                        let mut merged = Names::new();
+                        for layer in layers {
+                            merged.extend(layer);
+                        }
+                        let repr = merged.py_repr();
+                        let text = if conv == 'a' { py_ascii(&repr) } else { repr };
                         out.push_str(&convert('s', conv_index, &Value::Str(text), &spec)?);
                         continue;
                     }

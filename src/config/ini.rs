@@ -6,6 +6,7 @@
 //! files) and keeps each raw line; every dialect rule is applied here to that raw text,
 //! because the tokenizer knows no `:` delimiter, inline comment or continuation.
 
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::rc::Rc;
 
@@ -43,11 +44,14 @@ pub struct Ini {
     /// Sections defined twice (merged, the later value of a key winning, as
     /// configparser with strict=False does), one line each naming both places.
     pub warnings: Vec<String>,
+    /// Section name -> index in `sections`: every typed read looks a section up, and a
+    /// scan would make loading n programs cost n^2.
+    index: HashMap<String, usize>,
 }
 
 impl Ini {
     pub fn section(&self, name: &str) -> Option<&Section> {
-        self.sections.iter().find(|s| s.name == name)
+        self.index.get(name).map(|&i| &self.sections[i])
     }
 
     pub fn has_section(&self, name: &str) -> bool {
@@ -163,8 +167,8 @@ impl Ini {
                 if header == "DEFAULT" {
                     cursect = Some(None);
                 } else {
-                    let idx = match self.sections.iter().position(|s| s.name == header) {
-                        Some(i) => {
+                    let idx = match self.index.get(header) {
+                        Some(&i) => {
                             let first = &self.sections[i];
                             self.warnings.push(format!(
                                 "{}:{lineno}: [{header}] is defined again (first at {}:{}); the two are merged, \
@@ -176,6 +180,7 @@ impl Ini {
                             i
                         }
                         None => {
+                            self.index.insert(header.to_string(), self.sections.len());
                             self.sections.push(Section {
                                 name: header.to_string(),
                                 file: file.clone(),

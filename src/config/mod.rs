@@ -54,14 +54,6 @@ impl<'a> Reader<'a> {
         ConfigError::new(message).in_file(&file, line).at(section, key)
     }
 
-    /// The names every value of `section` may use: ENV_*, here, and `extra`.
-    pub fn names(&self, extra: &Names) -> Names {
-        let mut n = self.env.clone();
-        n.set_str("here", &self.here);
-        n.extend(extra);
-        n
-    }
-
     /// A key's value, expanded, or None when absent.
     pub fn get(&self, section: &str, key: &str, extra: &Names) -> Result<Option<String>, ConfigError> {
         match self.entry(section, key) {
@@ -96,7 +88,11 @@ impl<'a> Reader<'a> {
         value: &str,
         extra: &Names,
     ) -> Result<String, ConfigError> {
-        expand::expand(value, &self.names(extra), what).map_err(|m| self.err(section, Some(key), m))
+        // The names a value may use, ENV_* < here < extra, as layers: merging them into
+        // one map would copy the environment for every value of every program.
+        let mut here = Names::new();
+        here.set_str("here", &self.here);
+        expand::expand_layered(value, &[&self.env, &here, extra], what).map_err(|m| self.err(section, Some(key), m))
     }
 
     /// Reads, expands and converts a key, with the default given as config text.

@@ -473,8 +473,7 @@ fn channel_log(
     // The reference expands a logfile value twice: once on read, once more per process.
     let logfile = match r.get(section, &lf_key, names)? {
         Some(once) => {
-            let twice =
-                super::expand::expand(&once, &r.names(names), &lf_key).map_err(|m| r.err(section, Some(&lf_key), m))?;
+            let twice = r.expand_as(section, &lf_key, &lf_key, &once, names)?;
             v::logfile_name(&twice).map_err(|m| r.err(section, Some(&lf_key), m))?
         }
         None => LogTarget::Auto,

@@ -329,19 +329,16 @@ impl Process {
         self.last_probe_failure = None;
         self.notify_status = None;
         self.health = None;
-        let prior_exit = self.last_exit.take();
+        let previous_exit = self.last_exit.take();
         self.exitstatus = None;
         if let Some(why) = self.start_limit_hit(now) {
             self.spawnerr = Some(why.clone());
             self.backoff = 0;
             self.change(State::Fatal, true, fx);
             self.log(LogLevel::Info, format!("gave up: {} entered FATAL state, {why}", self.config.name), fx);
-            // The start limit's FATAL ends the container like any other FATAL.
-            if self.config.shutdown_on != ShutdownOn::Never {
-                let code = prior_exit.map_or(1, ExitStatus::shell_code);
-                self.shut_down(code, "entered FATAL state".into(), fx);
-            }
             self.arm_cooldown(fx);
+            // The start limit's FATAL ends the container like any other FATAL.
+            self.fatal_shutdown(previous_exit, fx);
             return;
         }
         self.spawnerr = None;
@@ -424,16 +421,21 @@ impl Process {
                 format!("gave up: {} entered FATAL state, too many start retries too quickly", self.config.name),
                 fx,
             );
-            // FATAL is the end of every shutdown_on level: it never runs again.
-            if self.config.shutdown_on != ShutdownOn::Never && may_shut_down {
-                // No exit status when the last attempt never made a process (command
-                // not found): 1, the generic failure.
-                let code = self.last_exit.map_or(1, ExitStatus::shell_code);
-                self.shut_down(code, "entered FATAL state".into(), fx);
+            if may_shut_down {
+                self.fatal_shutdown(self.last_exit, fx);
             }
         } else if allow_start {
             let delay = self.backoff_delay();
             self.arm(delay, TimerKind::Backoff, fx);
+        }
+    }
+
+    /// FATAL fires every shutdown_on level, `fatal` and those that include it. `last` is
+    /// how the last attempt ended; none when it never made a process (command not
+    /// found): then 1, the generic failure.
+    fn fatal_shutdown(&self, last: Option<ExitStatus>, fx: &mut Vec<Effect>) {
+        if self.config.shutdown_on != ShutdownOn::Never {
+            self.shut_down(last.map_or(1, ExitStatus::shell_code), "entered FATAL state".into(), fx);
         }
     }
 
@@ -694,8 +696,10 @@ impl Process {
         self.last_exit = Some(status);
         let stopping = self.killing;
         let leftovers = (self.config.stopasgroup || self.config.killasgroup).then_some(self.pid);
-        // A stop someone asked for never triggers shutdown_on.
+        // A stop someone asked for never triggers shutdown_on. Nor does the stop of a
+        // program that never got ready: that is a failed start, retried, then FATAL.
         let shut_down = !stopping
+            && self.start_failed.is_none()
             && match self.config.shutdown_on {
                 ShutdownOn::Exit => true,
                 ShutdownOn::Unexpected => !expected,
@@ -716,7 +720,7 @@ impl Process {
             self.exitstatus = None;
             self.spawnerr = Some(why);
             self.log(LogLevel::Warn, format!("exited: {name} ({how}; not expected)"), fx);
-            self.enter_backoff(allow_start && !shut_down, !shut_down, fx);
+            self.enter_backoff(allow_start, true, fx);
         } else if (too_quickly || has_ready) && self.state == State::Starting {
             self.pid = 0;
             self.exitstatus = None;
@@ -1211,6 +1215,41 @@ mod tests {
         assert!(h.logs.iter().any(|l| l.starts_with("gave up: limited entered FATAL state, start limit hit")));
         h.advance(Duration::from_secs(30));
         assert_eq!(h.p.state, State::Running, "the cool-down starts it again");
+    }
+
+    #[test]
+    fn shutdown_on_with_start_limits_and_readiness() {
+        // The start limit's FATAL fires shutdown_on with the last exit's status.
+        let mut cfg = config("limited");
+        cfg.startsecs = 0;
+        cfg.autorestart = AutoRestart::Always;
+        cfg.shutdown_on = ShutdownOn::Fatal;
+        cfg.supervision.start_limit = Some((2, Duration::from_secs(10)));
+        let mut h = Harness::new(cfg);
+        h.start();
+        h.exit(ExitStatus::Code(6));
+        assert!(h.shutdowns.is_empty());
+        h.exit(ExitStatus::Code(7));
+        assert_eq!(h.p.state, State::Fatal);
+        assert_eq!(h.shutdowns.iter().map(|s| s.0).collect::<Vec<_>>(), vec![7]);
+
+        // Stopped for not getting ready: a failed start (retried), not an exit.
+        let mut cfg = config("slow");
+        cfg.shutdown_on = ShutdownOn::Unexpected;
+        cfg.startretries = 1;
+        cfg.supervision.ready = Some(crate::config::supervision::Probe::Notify);
+        cfg.supervision.ready_timeout = Duration::from_secs(5);
+        let mut h = Harness::new(cfg);
+        h.start();
+        h.advance(Duration::from_secs(5));
+        h.exit(ExitStatus::Signal { sig: 15, core: false });
+        assert_eq!(h.p.state, State::Backoff);
+        assert!(h.shutdowns.is_empty(), "{:?}", h.shutdowns);
+        h.fire_next();
+        h.advance(Duration::from_secs(5));
+        h.exit(ExitStatus::Signal { sig: 15, core: false });
+        assert_eq!(h.p.state, State::Fatal);
+        assert_eq!(h.shutdowns.iter().map(|s| s.0).collect::<Vec<_>>(), vec![143]);
     }
 
     #[test]
