@@ -1,7 +1,7 @@
 //! packaging/: install.sh into a staging root (the tree, idempotence, configs never
 //! overwritten, other programs never silently replaced), the Debian-layout default
 //! config running programs from conf.d, the systemd unit, the shell completions
-//! (parsed by bash, zsh and fish; bash completing at a real TAB in a pty, fish through
+//! (parsed by bash, zsh and fish; bash and zsh completing at a real TAB in a pty, fish through
 //! `complete -C`), and every man page rendering without a groff warning.
 //! zsh, fish and man are installed with apt-get when missing, so `cargo test` alone works.
 
@@ -391,6 +391,62 @@ fn bash_completes_commands_and_live_process_names_at_tab() {
         .env("INPUTRC", "/dev/null"));
     let transcript = stdout(&o).replace('\r', "");
     assert!(o.status.success(), "bash session: {}\ntranscript:\n{transcript}", stderr(&o));
+}
+
+#[test]
+fn zsh_completes_commands_and_live_process_names_at_tab() {
+    ensure_programs(&["zsh"], &["zsh"]);
+    let f = fixture("zcomp");
+    let worker = f.daemon.spawned_pid("worker").expect("worker pid");
+    let web1 = f.daemon.spawned_pid("web_1").expect("web_1 pid");
+    // (zsh clears the line below after Enter: a pid line is found by its end.)
+    let script = [
+        "expect\tREADY> ".to_string(),
+        "sleep\t0.3".into(),
+        // st<TAB>: the three commands, each with its description.
+        "send\tsupervisorctl st\\t".into(),
+        "expect\tstart processes".into(),
+        "expect\tstop processes".into(),
+        "send\t\\x15".into(),
+        "sleep\t0.2".into(),
+        "send\tsupervisorctl -c supervisord.conf pid wor\\t".into(),
+        "sleep\t0.5".into(),
+        "send\t\\r".into(),
+        format!("expect\t{worker}\\r\\n"),
+        "expect\tREADY> ".into(),
+        "sleep\t0.3".into(),
+        "send\tsupervisorctl -c supervisord.conf pid web:web_\\t".into(),
+        "expect\tweb_0".into(),
+        "expect\tweb_1".into(),
+        "send\t1\\r".into(),
+        format!("expect\t{web1}\\r\\n"),
+        "expect\tREADY> ".into(),
+        "send\texit\\r".into(),
+        "exit\t".into(),
+    ]
+    .join("\n");
+    let script_path = f.daemon.dir.write("zsh.script", &format!("{script}\n"));
+    let zdot = f.daemon.dir.join("zdot");
+    std::fs::create_dir_all(&zdot).expect("zdotdir");
+    std::fs::write(
+        zdot.join(".zshrc"),
+        format!(
+            "fpath=({} $fpath)\nautoload -Uz compinit\ncompinit -u -D\nPS1='READY> '\ncd {}\n",
+            completions().display(),
+            f.daemon.dir.path().display()
+        ),
+    )
+    .expect("write .zshrc");
+    let o = run(Command::new("python3")
+        .arg(repo_root().join("tests/support/pty_drive.py"))
+        .arg(&script_path)
+        .arg("--")
+        .args(["zsh", "-i"])
+        .env("PATH", &f.path)
+        .env("ZDOTDIR", &zdot)
+        .env("TERM", "xterm"));
+    let transcript = stdout(&o).replace('\r', "").replace('\x1b', "<ESC>");
+    assert!(o.status.success(), "zsh session: {}\ntranscript:\n{transcript}", stderr(&o));
 }
 
 #[test]
