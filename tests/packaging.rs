@@ -3,7 +3,7 @@
 //! config running programs from conf.d, the systemd unit, the shell completions
 //! (parsed by bash, zsh and fish; bash and zsh completing at a real TAB in a pty, fish through
 //! `complete -C`), and every man page rendering without a groff warning.
-//! zsh, fish and man are installed with apt-get when missing, so `cargo test` alone works.
+//! zsh, fish, man and logrotate are installed with apt-get when missing, so `cargo test` alone works.
 
 mod common;
 
@@ -229,7 +229,7 @@ fn default_config_includes_conf_d_and_serves_supervisorctl() {
 }
 
 #[test]
-fn systemd_unit_and_logrotate_snippet() {
+fn systemd_unit() {
     let unit = std::fs::read_to_string(packaging().join("systemd/supervisor.service")).expect("unit");
     for line in [
         "Type=notify",
@@ -250,16 +250,40 @@ fn systemd_unit_and_logrotate_snippet() {
         let complaints = format!("{}{}", stdout(&o), stderr(&o));
         assert!(o.status.success() && complaints.trim().is_empty(), "systemd-analyze verify:\n{complaints}");
     }
+}
 
+/// The logrotate snippet, pointed at a running daemon's directory: logrotate moves the
+/// log aside and the daemon, told by SIGUSR2, writes to a new one.
+#[test]
+fn logrotate_snippet_rotates_and_the_daemon_reopens_its_log() {
+    ensure_programs(&["logrotate"], &["logrotate"]);
     let rotate = std::fs::read_to_string(packaging().join("logrotate/supervisor")).expect("logrotate");
-    assert!(rotate.contains("kill -USR2"), "postrotate must send USR2:\n{rotate}");
     assert!(!rotate.lines().any(|l| l.trim() == "copytruncate"), "no copytruncate:\n{rotate}");
-    if Command::new("logrotate").arg("--version").output().is_ok_and(|o| o.status.success()) {
-        let dir = TempDir::new("lrot");
-        let path = dir.write("supervisor", &rotate);
-        let o = run(Command::new("logrotate").arg("-d").arg("-s").arg(dir.join("state")).arg(&path));
-        assert!(o.status.success() && !stderr(&o).contains("error"), "logrotate -d: {}", stderr(&o));
-    }
+    let daemon = Daemon::start("lrot", "[program:talker]\ncommand=/bin/sleep 1000\nstartsecs=0\n");
+    let d = daemon.dir.path().display().to_string();
+    assert!(rotate.contains("/var/log/supervisor/*.log") && rotate.contains("pidfile=/var/run/supervisord.pid"));
+    let text = rotate
+        .replace("/var/log/supervisor/*.log", &format!("{d}/*.log"))
+        .replace("pidfile=/var/run/supervisord.pid", &format!("pidfile={d}/supervisord.pid"));
+    let conf = daemon.dir.write("logrotate.conf", &text);
+    let o = run(Command::new("logrotate").arg("-f").arg("-s").arg(daemon.dir.join("state")).arg(&conf));
+    assert!(o.status.success(), "logrotate -f: {}{}", stdout(&o), stderr(&o));
+    // The daemon logs the signal, then reopens: that line ends the rotated log.
+    let usr2 = "received SIGUSR2 indicating log reopen request";
+    let rotated = || std::fs::read_to_string(daemon.dir.join("supervisord.log.1")).unwrap_or_default();
+    assert!(
+        wait_until(Duration::from_secs(20), || rotated().contains(usr2)),
+        "postrotate did not signal the daemon; rotated log:\n{}",
+        rotated()
+    );
+    assert!(rotated().contains("supervisord started with pid"), "the old log was not moved aside");
+    // Whatever it logs now goes to the new file.
+    daemon.signal("USR2");
+    assert!(
+        daemon.wait_log(usr2, Duration::from_secs(20)),
+        "the daemon still writes to the rotated log:\n{}",
+        rotated()
+    );
 }
 
 /// Installs Debian packages that provide `programs` when any is missing
