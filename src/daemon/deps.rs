@@ -52,7 +52,7 @@ impl Supervisor {
     }
 
     pub(crate) fn any_dependencies(&self) -> bool {
-        self.procs.values().any(|m| !m.proc.config.supervision.depends_on.is_empty())
+        self.with_dependencies > 0
     }
 
     fn label(&self, id: ProcId) -> String {
