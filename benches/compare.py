@@ -773,7 +773,6 @@ def sc_getall(cfg):
     return res
 
 
-<<<<<<< HEAD
 def http_get(sock_path, path):
     """One GET on a fresh unix-socket connection (Connection: close); returns the body."""
     s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
@@ -844,7 +843,9 @@ def sc_web(cfg):
         b = Sample(d.pid)
         delta = a.delta(b)
         res["open_page_wakeups_per_s"] = (delta["vcsw"] + delta["ivcsw"]) / delta["seconds"]
-=======
+    return res
+
+
 FORK_LOOP_C = r"""
 #define _GNU_SOURCE
 #include <fcntl.h>
@@ -984,7 +985,6 @@ def sc_growth(cfg):
             res[impl.key][n] = {k: med([x[k] for x in runs]) for k in runs[0]}
             res[impl.key][n]["sigterm_left"] = max(x["sigterm_left"] for x in runs)
             vlog("growth %s %d: %s" % (impl.key, n, res[impl.key][n]))
->>>>>>> main
     return res
 
 
@@ -1475,15 +1475,10 @@ def table(rows):
     return "\n".join(out)
 
 
-<<<<<<< HEAD
 SCENARIOS = ["idle_wakeups", "rss", "idle_cpu", "start500", "ctl_status", "getall", "web", "kill9", "bigout",
-             "sigterm", "fatal", "static"]
-=======
-SCENARIOS = ["idle_wakeups", "rss", "idle_cpu", "start500", "ctl_status", "getall", "kill9", "bigout",
              "sigterm", "fatal", "growth", "static", "soak"]
 # Long: run only when named in --only.
 OPT_IN = ["soak"]
->>>>>>> main
 # (the static build runs before the others when selected; its row comes last)
 
 
