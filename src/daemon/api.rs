@@ -30,7 +30,7 @@ pub fn lookup(sup: &Supervisor, namespec: &str) -> Option<Target> {
 fn sorted_members(sup: &Supervisor, members: &[ProcId]) -> Vec<ProcId> {
     let mut ids: Vec<ProcId> = members.to_vec();
     ids.sort_by(|a, b| {
-        let key = |id: &ProcId| sup.procs.get(id).map(|m| (m.proc.config.priority, m.proc.config.name.clone()));
+        let key = |id: &ProcId| sup.procs.get(id).map(|m| (m.proc.config.priority, m.proc.config.name.as_str()));
         key(a).cmp(&key(b))
     });
     ids
@@ -54,7 +54,10 @@ pub fn lexical_order(sup: &Supervisor) -> Vec<ProcId> {
     let mut out = Vec::new();
     for g in groups {
         let mut ids = g.members.clone();
-        ids.sort_by_key(|id| sup.procs.get(id).map(|m| m.proc.config.name.clone()));
+        ids.sort_by(|a, b| {
+            let name = |id| sup.procs.get(id).map(|m| m.proc.config.name.as_str());
+            name(a).cmp(&name(b))
+        });
         out.extend(ids);
     }
     out

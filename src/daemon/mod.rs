@@ -101,6 +101,8 @@ fn load(path: &Path, args: &options::Args) -> Result<ServerConfig, String> {
 
 fn run(progname: &str, path: &Path, args: options::Args, cfg: ServerConfig) -> i32 {
     lifecycle::ensure_std_fds();
+    // Before anything else opens descriptors: the lower the slots, the cheaper a spawn.
+    crate::sys::reserve_spawn_fds();
     let (critical, user_info) = match lifecycle::set_user(&cfg.supervisord) {
         Ok(lines) => lines,
         Err(msg) => return usage_error(progname, &msg),

@@ -68,7 +68,7 @@ pub struct Args {
     /// print the version and exit
     #[argh(switch, short = 'v')]
     pub version: bool,
-    /// check the config: print the effective groups and processes, start nothing
+    /// check the config (and that each command splits as the spawn will): print the effective groups and processes, start nothing
     #[argh(switch)]
     pub check: bool,
 }
