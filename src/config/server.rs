@@ -155,6 +155,17 @@ fn supervisord_section(r: &mut Reader, warnings: &mut Vec<String>) -> Result<Sup
     let nocleanup = r.typed(s, "nocleanup", "false", &none, v::boolean)?;
     let strip_ansi = r.typed(s, "strip_ansi", "false", &none, v::boolean)?;
     let log_json = r.typed(s, "log_format", "text", &none, v::log_format)?;
+    let log_prefix = match r.get(s, "log_prefix", &none)? {
+        Some(p) if log_json => {
+            return Err(r.err(
+                s,
+                Some("log_prefix"),
+                format!("[supervisord] log_prefix={p} has no place in log_format=json lines"),
+            ))
+        }
+        Some(p) if !p.is_empty() => format!("{p} "),
+        _ => String::new(),
+    };
     // The reference expands this value twice; the second pass is what makes a `%%`
     // fail there, and keeping it keeps the accepted set identical.
     let once = r.get_or(s, "environment", "", &none)?;
@@ -190,6 +201,7 @@ fn supervisord_section(r: &mut Reader, warnings: &mut Vec<String>) -> Result<Sup
         environment: env.pairs,
         identifier,
         log_json,
+        log_prefix,
     })
 }
 
