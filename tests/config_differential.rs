@@ -34,10 +34,6 @@ const DELIBERATE: &[(&str, &str)] = &[
         "ok_ini_inline_comment_truncation.conf",
         "--check splits every command as the spawn will: this one cannot be split (No closing quotation) and would fail at every start, so --check rejects it naming file:line; the daemon itself accepts the file as the reference does.",
     ),
-    (
-        "ok_expand_lone_s_zero_precision.conf",
-        "--check splits every command as the spawn will: [program:y]'s expansion leaves an unclosed quote and would fail at every start, so --check rejects it; the daemon itself accepts the file as the reference does.",
-    ),
 ];
 
 /// Rejections whose message we word differently on purpose.
