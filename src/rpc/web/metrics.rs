@@ -143,3 +143,11 @@ pub fn serve(sup: &Supervisor, state: &mut WebState, req: &Request) -> Vec<u8> {
     let body = render(sup, state);
     super::respond(req, 200, "text/plain; version=0.0.4; charset=utf-8", body.as_bytes(), &[])
 }
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn label_values_are_escaped() {
+        assert_eq!(super::label("a\"b\\c\nd"), "a\\\"b\\\\c\\nd");
+    }
+}
