@@ -338,6 +338,9 @@ fn hostile_notify_fd_and_probe_targets_are_bounded_and_logged() {
          s.sendto(b\"no equals sign\", \"\\0\"+a[1:]); time.sleep(100)'\nready=notify\nready_timeout=3\nstartretries=0\n"
     );
     let d = Daemon::start("rdy-hostile", &body);
+    // Between the first failed try and the readiness timeout, status says why.
+    let why = format!("not ready yet: http://127.0.0.1:{silent_port}/ timed out after 1 s");
+    assert!(wait_until(SOON, || ctl(&d, &["status", "silent"]).contains(&why)), "{}", ctl(&d, &["status"]));
     for name in ["silent", "flood", "garbage", "notifyjunk"] {
         assert!(d.wait_log(&format!("gave up: {name} entered FATAL"), SOON), "{name}:\n{}", d.log());
     }

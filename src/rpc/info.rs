@@ -56,6 +56,9 @@ pub fn process_info(sup: &Supervisor, id: ProcId) -> Value {
         State::Starting if p.waiting.is_some() => {
             format!("waiting for {}", p.waiting.as_deref().unwrap_or_default())
         }
+        State::Starting if p.pid != 0 && p.last_probe_failure.is_some() => {
+            format!("pid {}, not ready yet: {}", p.pid, p.last_probe_failure.as_deref().unwrap_or_default())
+        }
         State::Fatal | State::Backoff => {
             if spawnerr.is_empty() {
                 format!("unknown error (try \"tail {}\")", p.config.name)
