@@ -180,6 +180,11 @@ fn a_fatal_dependency_leaves_dependents_visibly_waiting() {
     assert!(d.wait_log("web is waiting for db (FATAL)", SOON), "{}", d.log());
     let status = ctl(&d, &["status", "web"]);
     assert!(status.contains("STARTING") && status.contains("waiting for db (FATAL)"), "{status}");
+    // The reference's own supervisorctl shows the same, in its columns.
+    let theirs = stdout(&run(reference_tool("supervisorctl").arg("-c").arg(&d.conf).args(["status", "web"])));
+    assert_eq!(theirs.split_whitespace().collect::<Vec<_>>(), ["web", "STARTING", "waiting", "for", "db", "(FATAL)"]);
+    let theirs = run(reference_tool("supervisorctl").arg("-c").arg(&d.conf).args(["start", "web"]));
+    assert!(stdout(&theirs).contains("web: ERROR (already started)"), "{}", stdout(&theirs));
     // The daemon still serves, and a stop of the waiting program works.
     let out = ctl(&d, &["stop", "web"]);
     assert!(out.contains("web: stopped"), "{out}");
