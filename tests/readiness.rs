@@ -438,3 +438,22 @@ fn stop_all_stops_dependents_first_and_start_all_lists_every_program() {
     assert!(at(later, "success: a entered RUNNING") < at(later, "spawned: 'b'"), "{later}");
     assert!(at(later, "success: b entered RUNNING") < at(later, "spawned: 'c'"), "{later}");
 }
+
+#[test]
+fn update_starts_added_programs_after_their_dependencies() {
+    let first =
+        format!("{CONTROL}[program:zz]\ncommand=/bin/sh -c 'sleep 0.5; echo up >&3; exec sleep 100'\nready=fd:3\n");
+    let d = Daemon::start("rdy-update", &first);
+    assert!(d.wait_log("success: zz entered RUNNING", SOON), "{}", d.log());
+    // aa sorts (and is added) before bb, which it depends on.
+    let added = "[program:aa]\ncommand=/bin/sleep 100\nstartsecs=0\ndepends_on=bb\n\n\
+                 [program:bb]\ncommand=/bin/sh -c 'sleep 0.5; echo up >&3; exec sleep 100'\nready=fd:3\ndepends_on=zz\n";
+    let text = std::fs::read_to_string(&d.conf).unwrap() + "\n" + added;
+    std::fs::write(&d.conf, text).unwrap();
+    let out = ctl(&d, &["update"]);
+    assert!(out.contains("aa: added process group") && out.contains("bb: added process group"), "{out}");
+    assert!(d.wait_log("success: aa entered RUNNING", SOON), "{}", d.log());
+    let log = d.log();
+    assert!(at(&log, "success: bb entered RUNNING") < at(&log, "spawned: 'aa'"), "{log}");
+    assert!(!log.contains("not configured"), "a group being added is not missing:\n{log}");
+}
