@@ -17,7 +17,7 @@ pub enum Target {
 
 /// `group:process`, `group:*`, `group:`, or `name` (meaning `name:name`).
 pub fn lookup(sup: &Supervisor, namespec: &str) -> Option<Target> {
-    let (group, process) = crate::rpc::api::split_namespec(namespec);
+    let (group, process) = crate::wire::names::split_namespec(namespec);
     let g = sup.groups.iter().find(|g| g.config.name == group)?;
     let Some(process) = process else { return Some(Target::Group(group.to_string())) };
     g.members
@@ -30,7 +30,7 @@ pub fn lookup(sup: &Supervisor, namespec: &str) -> Option<Target> {
 fn sorted_members(sup: &Supervisor, members: &[ProcId]) -> Vec<ProcId> {
     let mut ids: Vec<ProcId> = members.to_vec();
     ids.sort_by(|a, b| {
-        let key = |id: &ProcId| sup.procs.get(id).map(|m| (m.proc.config.priority, m.proc.config.name.clone()));
+        let key = |id: &ProcId| sup.procs.get(id).map(|m| (m.proc.config.priority, m.proc.config.name.as_str()));
         key(a).cmp(&key(b))
     });
     ids
@@ -54,7 +54,10 @@ pub fn lexical_order(sup: &Supervisor) -> Vec<ProcId> {
     let mut out = Vec::new();
     for g in groups {
         let mut ids = g.members.clone();
-        ids.sort_by_key(|id| sup.procs.get(id).map(|m| m.proc.config.name.clone()));
+        ids.sort_by(|a, b| {
+            let name = |id| sup.procs.get(id).map(|m| m.proc.config.name.as_str());
+            name(a).cmp(&name(b))
+        });
         out.extend(ids);
     }
     out

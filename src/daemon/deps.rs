@@ -52,7 +52,7 @@ impl Supervisor {
     }
 
     pub(crate) fn any_dependencies(&self) -> bool {
-        self.procs.values().any(|m| !m.proc.config.supervision.depends_on.is_empty())
+        self.with_dependencies > 0
     }
 
     fn label(&self, id: ProcId) -> String {
@@ -201,7 +201,7 @@ impl Supervisor {
             }
         }
         if self.dependents_stopping(id) {
-            self.log.debug(&format!("{}: stop deferred until its dependents have stopped", self.label(id)));
+            log::debug!("{}: stop deferred until its dependents have stopped", self.label(id));
             self.deferred_stops.insert(id);
             return Ok(());
         }

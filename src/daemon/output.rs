@@ -6,7 +6,7 @@ use std::io;
 use std::path::{Path, PathBuf};
 
 use super::console::{Lines, MemoryTail};
-use super::logfile::RotatingFile;
+use super::logfile::{RotatingFile, Splice};
 use crate::config::{is_console_path, ChannelLogConfig, LogTarget};
 
 /// A child's output stream; the value is its slot in per-process arrays.
@@ -231,6 +231,24 @@ impl ChannelLog {
         if self.formatted.capacity() > 4 * super::console::MAX_LINE {
             self.formatted = Vec::new();
         }
+    }
+
+    /// Moves output from the pipe to the log file in the kernel (see
+    /// `RotatingFile::splice_from`); Unsupported without a file or off syslog.
+    pub fn splice_from(&mut self, pipe: std::os::fd::BorrowedFd, max: usize) -> Splice {
+        if !self.file_only() {
+            return Splice::Unsupported;
+        }
+        match &mut self.file {
+            Some(f) => f.splice_from(pipe, max),
+            None => Splice::Unsupported,
+        }
+    }
+
+    /// Whether the channel's bytes go to a file unchanged and nowhere else (no syslog,
+    /// no console line formatting, no in-memory tail), where splice can take them.
+    pub fn file_only(&self) -> bool {
+        self.path.is_some() && !self.syslog && self.lines.is_none() && self.memory.is_none()
     }
 
     pub fn reopen(&mut self) -> io::Result<()> {

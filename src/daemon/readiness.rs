@@ -119,12 +119,12 @@ impl Supervisor {
                     self.ready(id, &format!("newline on notification fd {fdnum}"));
                 } else if n == 0 {
                     self.readiness_close(id);
-                    self.log.warn(&format!("{name} closed its notification fd {fdnum} without writing a newline"));
+                    log::warn!("{name} closed its notification fd {fdnum} without writing a newline");
                 } else if seen > FD_GARBAGE_MAX {
                     self.readiness_close(id);
-                    self.log.warn(&format!(
+                    log::warn!(
                         "{name} wrote {seen} bytes on notification fd {fdnum} without a newline; no longer read"
-                    ));
+                    );
                 }
             }
             Some(Channel::Notify { fd, .. }) => {
@@ -145,11 +145,11 @@ impl Supervisor {
 
     fn on_notify_message(&mut self, id: ProcId, name: &str, msg: &[u8], truncated: bool) {
         let Ok(text) = std::str::from_utf8(msg) else {
-            self.log.warn(&format!("{name}: ignored a notify message that is not UTF-8 ({} bytes)", msg.len()));
+            log::warn!("{name}: ignored a notify message that is not UTF-8 ({} bytes)", msg.len());
             return;
         };
         if truncated {
-            self.log.warn(&format!("{name}: ignored a notify message longer than 4096 bytes"));
+            log::warn!("{name}: ignored a notify message longer than 4096 bytes");
             return;
         }
         let mut ready = false;
@@ -166,12 +166,12 @@ impl Supervisor {
                     Ok(pid) => self
                         .log
                         .debug(&format!("{name}: MAINPID={pid} noted; the spawned pid stays the one supervised")),
-                    Err(_) => self.log.warn(&format!("{name}: ignored a bad MAINPID in a notify message")),
+                    Err(_) => log::warn!("{name}: ignored a bad MAINPID in a notify message"),
                 },
                 Some((_, _)) => {}
                 None => {
                     let shown: String = line.chars().filter(|c| !c.is_control()).take(60).collect();
-                    self.log.warn(&format!("{name}: ignored a notify line without '=': {shown:?}"));
+                    log::warn!("{name}: ignored a notify line without '=': {shown:?}");
                 }
             }
         }

@@ -91,6 +91,9 @@ pub fn index(sup: &mut Supervisor, state: &mut WebState, req: &Request) -> Reply
     let Some(kind) = Kind::parse(action) else {
         return refuse(400, &format!("Unknown action {action:?}."));
     };
+    if req.method == "HEAD" {
+        return refuse(405, "HEAD does not perform actions.");
+    }
     let target = form.get("processname").unwrap_or("");
     if cross_site(req) {
         log::warn!("web UI: refused a cross-site {} {action} {target}", req.method);

@@ -7,7 +7,7 @@
 use std::fmt::Write;
 
 use super::super::http::Request;
-use super::view::snapshot;
+use super::view::{snapshot, Detail};
 use super::WebState;
 use crate::daemon::{State, Supervisor};
 
@@ -32,7 +32,7 @@ fn head(out: &mut String, name: &str, kind: &str, help: &str) {
 }
 
 pub fn render(sup: &Supervisor, state: &mut WebState) -> String {
-    let snap = snapshot(sup, &mut state.sampler, true);
+    let snap = snapshot(sup, &mut state.sampler, Detail::Full);
     let labels: Vec<String> =
         snap.rows.iter().map(|r| format!("name=\"{}\",group=\"{}\"", label(&r.name), label(&r.group))).collect();
     let mut out = String::with_capacity(1024 + snap.rows.len() * 1400);
