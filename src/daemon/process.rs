@@ -214,8 +214,8 @@ pub struct Process {
     pub waiting: Option<String>,
     /// Why a started child is being stopped as a failed start (readiness timeout).
     start_failed: Option<String>,
-    /// The last failed readiness probe, for the timeout message.
-    last_probe_failure: Option<String>,
+    /// The last failed readiness probe, for the timeout message and the description.
+    pub last_probe_failure: Option<String>,
     /// Health checks failed in a row, and the last verdict's text.
     health_failures: u32,
     pub health: Option<String>,
