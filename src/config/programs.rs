@@ -381,7 +381,7 @@ fn processes_from_section(
     common.set_str("group_name", group);
 
     let s = section_settings(r, section, &common)?;
-    let supervision = super::supervision::read(r, section, &common)?;
+    let supervision = super::supervision::shared(super::supervision::read(r, section, &common)?);
     let capture = |key: &str| r.typed(section, key, "0", &common, v::byte_size);
     let stdout_capture = capture("stdout_capture_maxbytes")?;
     let stderr_capture = capture("stderr_capture_maxbytes")?;

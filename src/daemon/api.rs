@@ -146,9 +146,9 @@ pub fn log_path(sup: &Supervisor, id: ProcId, stderr: bool) -> Option<PathBuf> {
 pub fn memory_tail(sup: &Supervisor, id: ProcId, stderr: bool) -> Option<&super::MemoryTail> {
     let m = sup.procs.get(&id)?;
     if stderr {
-        m.stderr.memory.as_ref()
+        m.stderr.memory.as_deref()
     } else {
-        m.stdout.memory.as_ref()
+        m.stdout.memory.as_deref()
     }
 }
 
