@@ -722,7 +722,7 @@ impl Supervisor {
     fn stop_group(&mut self, name: &str) {
         let mut ids: Vec<ProcId> =
             self.groups.iter().filter(|g| g.config.name == name).flat_map(|g| g.members.clone()).collect();
-        ids.sort_by_key(|id| self.procs.get(id).map(|m| m.proc.config.priority));
+        crate::sort::sort_by_key(&mut ids, |id| self.procs.get(id).map(|m| m.proc.config.priority));
         ids.reverse();
         for id in ids {
             let up = self.procs.get(&id).is_some_and(|m| m.proc.state.is_running());
