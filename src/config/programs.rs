@@ -114,7 +114,7 @@ pub(crate) fn groups(r: &Reader, warnings: &mut Vec<String>) -> Result<Vec<Group
         groups.push(fcgi_group(r, section, warnings)?);
     }
 
-    groups.sort_by(|a, b| (a.priority, &a.name).cmp(&(b.priority, &b.name)));
+    crate::sort::sort_by(&mut groups, |a, b| (a.priority, &a.name).cmp(&(b.priority, &b.name)));
     super::depends::check(r, &groups)?;
     Ok(groups)
 }
@@ -162,7 +162,7 @@ fn listener_pool(r: &Reader, section: &str, warnings: &mut Vec<String>) -> Resul
     };
     let listed = r.get_or(section, "events", "", &none)?;
     let mut events: Vec<String> = v::list_of_strings(&listed).iter().map(|e| e.to_uppercase()).collect();
-    events.sort();
+    crate::sort::sort(&mut events);
     events.dedup();
     if events.is_empty() {
         return Err(r.err(section, Some("events"), format!("[{section}] section requires an \"events\" line")));
@@ -460,7 +460,7 @@ fn processes_from_section(
             shutdown_on: s.shutdown_on,
         }));
     }
-    processes.sort_by(|a, b| (a.priority, &a.name).cmp(&(b.priority, &b.name)));
+    crate::sort::sort_by(&mut processes, |a, b| (a.priority, &a.name).cmp(&(b.priority, &b.name)));
     Ok(processes)
 }
 

@@ -47,7 +47,7 @@ impl Supervisor {
             .map(|(pid, _)| *pid)
             .filter(|pid| self.dependencies(*pid).contains(&Ok(id)))
             .collect();
-        out.sort_unstable();
+        crate::sort::sort(&mut out);
         out
     }
 

@@ -902,7 +902,7 @@ mod tests {
                 TimerKind::ProbeDue(_) => t.2 == probe_live,
                 _ => t.2 == live,
             });
-            self.timers.sort_by_key(|t| t.0);
+            crate::sort::sort_by_key(&mut self.timers, |t| t.0);
             if self.timers.is_empty() {
                 return false;
             }
@@ -922,7 +922,7 @@ mod tests {
                     TimerKind::ProbeDue(_) => t.2 == probe_live,
                     _ => t.2 == live,
                 });
-                self.timers.sort_by_key(|t| t.0);
+                crate::sort::sort_by_key(&mut self.timers, |t| t.0);
                 match self.timers.first() {
                     Some(t) if t.0 <= until => {
                         self.fire_next();

@@ -774,7 +774,7 @@ impl Supervisor {
     /// before the reversal, as the reference's sort does.
     fn stop_order(&self, g: &Group) -> Vec<ProcId> {
         let mut ids: Vec<ProcId> = g.members.clone();
-        ids.sort_by_key(|id| self.procs.get(id).map(|m| m.proc.config.priority));
+        crate::sort::sort_by_key(&mut ids, |id| self.procs.get(id).map(|m| m.proc.config.priority));
         ids.reverse();
         ids
     }

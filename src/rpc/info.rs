@@ -154,7 +154,7 @@ pub fn all_config_info(sup: &Supervisor) -> Vec<Value> {
             out.push((pc.name.clone(), config_info(g, pc, inuse, live)));
         }
     }
-    out.sort_by(|a, b| a.0.cmp(&b.0));
+    crate::sort::sort_by(&mut out, |a, b| a.0.cmp(&b.0));
     out.into_iter().map(|(_, v)| v).collect()
 }
 
