@@ -43,6 +43,9 @@ pub struct SupervisordConfig {
     pub identifier: String,
     /// Our addition, `log_format=json`: main log lines as JSON objects.
     pub log_json: bool,
+    /// Our addition, `log_prefix`: text main log lines start with it (and a space),
+    /// to match the programs' prefixes on a shared console.
+    pub log_prefix: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]

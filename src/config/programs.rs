@@ -114,7 +114,7 @@ pub(crate) fn groups(r: &Reader, warnings: &mut Vec<String>) -> Result<Vec<Group
         groups.push(fcgi_group(r, section, warnings)?);
     }
 
-    groups.sort_by(|a, b| (a.priority, &a.name).cmp(&(b.priority, &b.name)));
+    crate::sort::sort_by(&mut groups, |a, b| (a.priority, &a.name).cmp(&(b.priority, &b.name)));
     super::depends::check(r, &groups)?;
     Ok(groups)
 }
@@ -139,10 +139,13 @@ fn listener_pool(r: &Reader, section: &str, warnings: &mut Vec<String>) -> Resul
             _ => Err(format!("len_unit must be 'bytes' or 'characters', not {}", crate::config::ini::py_repr(s))),
         })?;
     if buffer_size < 1 {
+        // The number as written (exact past 64 bits), as Python prints it.
+        let text = r.get(section, "buffer_size", &none)?;
+        let shown = text.and_then(|t| v::py_int_text(&t)).unwrap_or_else(|| buffer_size.to_string());
         return Err(r.err(
             section,
             Some("buffer_size"),
-            format!("[{section}] section sets invalid buffer_size ({buffer_size})"),
+            format!("[{section}] section sets invalid buffer_size ({shown})"),
         ));
     }
     let handler = r.get_or(section, "result_handler", DEFAULT_RESULT_HANDLER, &none)?;
@@ -159,7 +162,7 @@ fn listener_pool(r: &Reader, section: &str, warnings: &mut Vec<String>) -> Resul
     };
     let listed = r.get_or(section, "events", "", &none)?;
     let mut events: Vec<String> = v::list_of_strings(&listed).iter().map(|e| e.to_uppercase()).collect();
-    events.sort();
+    crate::sort::sort(&mut events);
     events.dedup();
     if events.is_empty() {
         return Err(r.err(section, Some("events"), format!("[{section}] section requires an \"events\" line")));
@@ -202,7 +205,8 @@ fn fcgi_group(r: &Reader, section: &str, warnings: &mut Vec<String>) -> Result<G
         Some(b) => {
             let n = v::integer(&b).map_err(|m| r.err(section, Some("socket_backlog"), m))?;
             if !(1..=65535).contains(&n) {
-                return Err(r.err(section, Some("socket_backlog"), format!("Invalid socket_backlog value {n}")));
+                let shown = v::py_int_text(&b).unwrap_or_else(|| n.to_string());
+                return Err(r.err(section, Some("socket_backlog"), format!("Invalid socket_backlog value {shown}")));
             }
             Some(n)
         }
@@ -456,7 +460,7 @@ fn processes_from_section(
             shutdown_on: s.shutdown_on,
         }));
     }
-    processes.sort_by(|a, b| (a.priority, &a.name).cmp(&(b.priority, &b.name)));
+    crate::sort::sort_by(&mut processes, |a, b| (a.priority, &a.name).cmp(&(b.priority, &b.name)));
     Ok(processes)
 }
 

@@ -17,7 +17,7 @@ pub enum Target {
 
 /// `group:process`, `group:*`, `group:`, or `name` (meaning `name:name`).
 pub fn lookup(sup: &Supervisor, namespec: &str) -> Option<Target> {
-    let (group, process) = crate::rpc::api::split_namespec(namespec);
+    let (group, process) = crate::wire::names::split_namespec(namespec);
     let g = sup.groups.iter().find(|g| g.config.name == group)?;
     let Some(process) = process else { return Some(Target::Group(group.to_string())) };
     g.members
@@ -29,7 +29,7 @@ pub fn lookup(sup: &Supervisor, namespec: &str) -> Option<Target> {
 
 fn sorted_members(sup: &Supervisor, members: &[ProcId]) -> Vec<ProcId> {
     let mut ids: Vec<ProcId> = members.to_vec();
-    ids.sort_by(|a, b| {
+    crate::sort::sort_by(&mut ids, |a, b| {
         let key = |id: &ProcId| sup.procs.get(id).map(|m| (m.proc.config.priority, m.proc.config.name.as_str()));
         key(a).cmp(&key(b))
     });
@@ -50,11 +50,11 @@ pub fn all_by_priority(sup: &Supervisor) -> Vec<ProcId> {
 /// Groups by name, processes by name (getAllProcessInfo, status).
 pub fn lexical_order(sup: &Supervisor) -> Vec<ProcId> {
     let mut groups: Vec<&super::supervisor::Group> = sup.groups.iter().collect();
-    groups.sort_by(|a, b| a.config.name.cmp(&b.config.name));
+    crate::sort::sort_by(&mut groups, |a, b| a.config.name.cmp(&b.config.name));
     let mut out = Vec::new();
     for g in groups {
         let mut ids = g.members.clone();
-        ids.sort_by(|a, b| {
+        crate::sort::sort_by(&mut ids, |a, b| {
             let name = |id| sup.procs.get(id).map(|m| m.proc.config.name.as_str());
             name(a).cmp(&name(b))
         });

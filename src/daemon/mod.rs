@@ -31,7 +31,7 @@ use std::path::{Path, PathBuf};
 
 use crate::config::{self, ServerConfig};
 use mainlog::MainLog;
-pub(crate) use process::State;
+pub(crate) use process::{Process, State};
 pub(crate) use reactor::{shrink_map, TimerId};
 pub(crate) use supervisor::{wall_now, Group, Managed, Mood, ProcId, Source, Supervisor, Timer};
 

@@ -214,8 +214,8 @@ pub struct Process {
     pub waiting: Option<String>,
     /// Why a started child is being stopped as a failed start (readiness timeout).
     start_failed: Option<String>,
-    /// The last failed readiness probe, for the timeout message.
-    last_probe_failure: Option<String>,
+    /// The last failed readiness probe, for the timeout message and the description.
+    pub last_probe_failure: Option<String>,
     /// Health checks failed in a row, and the last verdict's text.
     health_failures: u32,
     pub health: Option<String>,
@@ -902,7 +902,7 @@ mod tests {
                 TimerKind::ProbeDue(_) => t.2 == probe_live,
                 _ => t.2 == live,
             });
-            self.timers.sort_by_key(|t| t.0);
+            crate::sort::sort_by_key(&mut self.timers, |t| t.0);
             if self.timers.is_empty() {
                 return false;
             }
@@ -922,7 +922,7 @@ mod tests {
                     TimerKind::ProbeDue(_) => t.2 == probe_live,
                     _ => t.2 == live,
                 });
-                self.timers.sort_by_key(|t| t.0);
+                crate::sort::sort_by_key(&mut self.timers, |t| t.0);
                 match self.timers.first() {
                     Some(t) if t.0 <= until => {
                         self.fire_next();

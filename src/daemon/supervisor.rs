@@ -224,7 +224,7 @@ impl Supervisor {
     /// Tells the service manager (if one listens) about a change of the daemon's state.
     pub(super) fn sd_notify(&mut self, message: fn(&super::sdnotify::Notifier) -> std::io::Result<()>) {
         if let Some(Err(e)) = self.sd_notify.as_ref().map(message) {
-            self.log.warn(&format!("could not notify the service manager through ${}: {e}", super::sdnotify::ENV));
+            log::warn!("could not notify the service manager through ${}: {e}", super::sdnotify::ENV);
         }
     }
 
@@ -431,6 +431,7 @@ impl Supervisor {
                     Effect::Log(level, msg) => log_at!(level, "{msg}"),
                     Effect::Changed { from, to, expected, pid, tries } => {
                         changed = true;
+                        self.drop_stale_probe_timers(id, from);
                         self.notify_state(id, from, to, expected, pid, tries)
                     }
                     Effect::Probe { what, generation } => self.start_probe(id, what, generation),
@@ -447,6 +448,23 @@ impl Supervisor {
         if changed {
             self.after_state_changes();
         }
+    }
+
+    /// Probe timers of a state just left would only wake the loop for nothing: an idle
+    /// daemon must not wake up a minute after a program became ready.
+    fn drop_stale_probe_timers(&mut self, id: ProcId, left: super::process::State) {
+        use super::process::State;
+        if !matches!(left, State::Starting | State::Running) {
+            return;
+        }
+        let Some(m) = self.procs.get(&id) else { return };
+        let sv = &m.proc.config.supervision;
+        if sv.ready.is_none() && sv.health.is_none() {
+            return;
+        }
+        self.reactor.retain_timers(|t| {
+            !matches!(t, Timer::Proc { id: x, kind: TimerKind::ReadyTimeout | TimerKind::ProbeDue(_), .. } if *x == id)
+        });
     }
 
     /// Dependencies react to state changes; nested changes settle in the same pass.
@@ -756,7 +774,7 @@ impl Supervisor {
     /// before the reversal, as the reference's sort does.
     fn stop_order(&self, g: &Group) -> Vec<ProcId> {
         let mut ids: Vec<ProcId> = g.members.clone();
-        ids.sort_by_key(|id| self.procs.get(id).map(|m| m.proc.config.priority));
+        crate::sort::sort_by_key(&mut ids, |id| self.procs.get(id).map(|m| m.proc.config.priority));
         ids.reverse();
         ids
     }

@@ -293,6 +293,11 @@ pub fn reopen(sup: &mut Supervisor) {
             let _ = std::fs::remove_file(p);
         }
     }
+    // Connections of the old servers belong to none of the new ones: they count in no
+    // budget, and their further requests are refused (the old credentials are gone).
+    for c in sup.http.conns.values_mut() {
+        c.listener = usize::MAX;
+    }
     let configs = sup.cfg.servers.clone();
     for c in configs {
         match open(std::slice::from_ref(&c)) {

@@ -111,7 +111,7 @@ fn scalar(kind: &str, t: &str) -> Result<Value, String> {
         "string" => Value::Str(t.to_string()),
         "double" => Value::Double(t.trim().parse().map_err(|_| format!("bad double {t:?}"))?),
         "dateTime.iso8601" => Value::DateTime(t.trim().to_string()),
-        "base64" => Value::Base64(super::auth::base64_decode(t).ok_or("bad base64")?),
+        "base64" => Value::Base64(super::base64::base64_decode(t).ok_or("bad base64")?),
         _ => Value::Nil,
     })
 }
@@ -362,7 +362,7 @@ pub fn write_value(v: &Value, out: &mut String) {
         }
         Value::Base64(b) => {
             out.push_str("<value><base64>\n");
-            out.push_str(&super::auth::base64_encode_lines(b));
+            out.push_str(&super::base64::base64_encode_lines(b));
             out.push_str("</base64></value>\n");
         }
         Value::Array(items) => {
