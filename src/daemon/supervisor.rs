@@ -118,7 +118,9 @@ pub struct Supervisor {
     pub mood: Mood,
     pub groups: Vec<Group>,
     /// The names in `groups`, so adding one of thousands is not a scan.
-    group_names: HashSet<String>,
+    /// Hashes of the names in `groups` (with how many share each), so adding one of
+    /// thousands is not a scan; hashes, not copies of the names, to keep memory small.
+    group_names: HashMap<u64, u32>,
     pub procs: HashMap<ProcId, Box<Managed>>,
     pids: HashMap<u32, ProcId>,
     pub(crate) reactor: Reactor<Source, Timer>,
@@ -158,6 +160,13 @@ pub struct Supervisor {
     sd_notify: Option<super::sdnotify::Notifier>,
 }
 
+fn name_hash(name: &str) -> u64 {
+    use std::hash::{Hash, Hasher};
+    let mut h = std::hash::DefaultHasher::new();
+    name.hash(&mut h);
+    h.finish()
+}
+
 pub fn wall_now() -> i64 {
     SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs() as i64).unwrap_or(0)
 }
@@ -194,7 +203,7 @@ impl Supervisor {
             log,
             mood: Mood::Running,
             groups: Vec::new(),
-            group_names: HashSet::new(),
+            group_names: HashMap::new(),
             procs: HashMap::new(),
             pids: HashMap::new(),
             reactor,
@@ -245,7 +254,10 @@ impl Supervisor {
 
     /// Adds a group unless one of that name exists (then returns false).
     pub fn add_group(&mut self, config: GroupConfig) -> bool {
-        if self.group_names.contains(&config.name) {
+        // Only a hash seen before (a duplicate, or a collision) needs the scan.
+        if self.group_names.contains_key(&name_hash(&config.name))
+            && self.groups.iter().any(|g| g.config.name == config.name)
+        {
             return false;
         }
         let mut members = Vec::new();
@@ -304,7 +316,7 @@ impl Supervisor {
             _ => None,
         };
         let config_generation = self.config_generation;
-        self.group_names.insert(name.clone());
+        *self.group_names.entry(name_hash(&name)).or_default() += 1;
         self.groups.insert(pos, Group { config, members, fcgi, config_generation });
         self.notify(Kind::GroupAdded, format!("groupname:{name}\n").into_bytes());
         true
@@ -355,7 +367,12 @@ impl Supervisor {
             return false;
         }
         self.groups.remove(pos);
-        self.group_names.remove(name);
+        if let std::collections::hash_map::Entry::Occupied(mut e) = self.group_names.entry(name_hash(name)) {
+            *e.get_mut() -= 1;
+            if *e.get() == 0 {
+                e.remove();
+            }
+        }
         self.remove_pool(name);
         self.notify(Kind::GroupRemoved, format!("groupname:{name}\n").into_bytes());
         for id in members {

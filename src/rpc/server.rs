@@ -748,7 +748,15 @@ fn answer_as(
             0
         }
     };
+    let big = bytes.len() > 256 << 10;
     queue_from(sup, id, bytes, start);
+    if big {
+        // A big answer (getAllProcessInfo of thousands) leaves its value tree's many
+        // small blocks free across the heap: give those pages back, or the daemon's
+        // RSS keeps the high-water mark of its largest answer.
+        drop(result);
+        crate::sys::release_free_memory();
+    }
 }
 
 /// After every loop iteration: answer parked calls whose wait is over.
