@@ -902,7 +902,7 @@ def sc_growth(cfg):
     for n in sizes:
         res["floor"][n] = med([fork_loop_floor(n) for _ in range(max(3, cfg.reps))])
         vlog("growth floor %d: %.3f s" % (n, res["floor"][n]))
-        for impl in IMPLS:
+        for impl in (OURS, REF):
             if impl.key not in cfg.growth_impls:
                 continue
             # The reference is slow at thousands of programs: one repetition there.
@@ -912,6 +912,79 @@ def sc_growth(cfg):
             res[impl.key][n] = {k: med([x[k] for x in runs]) for k in runs[0]}
             res[impl.key][n]["sigterm_left"] = max(x["sigterm_left"] for x in runs)
             vlog("growth %s %d: %s" % (impl.key, n, res[impl.key][n]))
+    return res
+
+
+def http_get(sock_path, path):
+    """One GET on a fresh unix-socket connection (Connection: close); returns the body."""
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    s.settimeout(60)
+    s.connect(sock_path)
+    s.sendall(("GET %s HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n" % path).encode())
+    parts = []
+    while True:
+        chunk = s.recv(262144)
+        if not chunk:
+            break
+        parts.append(chunk)
+    s.close()
+    data = b"".join(parts)
+    head, _, body = data.partition(b"\r\n\r\n")
+    if b" 200 " not in head.split(b"\r\n")[0]:
+        raise BenchError("GET %s: %r" % (path, head[:200]))
+    return body
+
+
+def sc_web(cfg):
+    """Daemon CPU per request of the web views with 500 programs, beside getAllProcessInfo;
+    and what a status page left open (polling every 2 s, as its script does) costs."""
+    n = 500
+    calls = max(5, cfg.reps * 5)
+    ds = [Daemon(REF, "web", sleep_programs(n)), Daemon(OURS, "web", sleep_programs(n))]
+    views = {
+        "index": ("/index.html", ("ref", "ours")),
+        "json": ("/api/status", ("ours",)),
+        "metrics": ("/metrics", ("ours",)),
+        "getall": (None, ("ref", "ours")),
+    }
+    res = {}
+    with Daemons(*ds):
+        for d in ds:
+            d.wait_states(n)
+        time.sleep(cfg.settle)
+        for d in ds:
+            k = d.impl.key
+            raw = RawClient(d.sock)
+            for view, (path, impls) in views.items():
+                if k not in impls:
+                    continue
+                get = (lambda: raw.call("supervisor.getAllProcessInfo")) if path is None else \
+                    (lambda p=path: http_get(d.sock, p))
+                get()  # warm-up
+                cpu = []
+                for _ in range(calls):
+                    a = Sample(d.pid)
+                    body = get()
+                    b = Sample(d.pid)
+                    if len(body) < n * 20:
+                        raise BenchError("%s %s: a short answer (%d bytes)" % (d.impl.label, view, len(body)))
+                    cpu.append(a.delta(b)["cpu_ms"])
+                res[(view, k)] = cpu
+                vlog("web %s %s: %s ms" % (k, view, ["%.2f" % x for x in cpu]))
+            raw.close()
+            d.check_alive()
+        # The open page: /api/rows every 2 s on a keep-alive-less connection, as
+        # measured from the daemon's context switches.
+        d = ds[1]
+        window = max(10.0, cfg.window)
+        a = Sample(d.pid)
+        t_end = time.perf_counter() + window
+        while time.perf_counter() < t_end:
+            http_get(d.sock, "/api/rows")
+            time.sleep(2.0)
+        b = Sample(d.pid)
+        delta = a.delta(b)
+        res["open_page_wakeups_per_s"] = (delta["vcsw"] + delta["ivcsw"]) / delta["seconds"]
     return res
 
 
@@ -1023,6 +1096,53 @@ def sc_bigout(cfg, mb):
                 res[impl.key].append(r)
                 vlog("bigout %s rep %d: %s" % (impl.key, rep, r))
                 os.unlink(biglog)
+    return res
+
+
+def sc_console(cfg, mb):
+    """Ours only (the reference has no prefixed console): the same output through a log
+    file, and through the console target with whole prefixed lines; daemon CPU from
+    startProcess until EXITED (the pipe is drained before the exit is acted on)."""
+    size = mb * MIB
+    res = {"file": [], "console": []}
+    for rep in range(cfg.reps):
+        for variant in ("file", "console"):
+            d = Daemon(OURS, "console-" + variant, "")
+            target = os.path.join(d.dir, "big.log") if variant == "file" else "/dev/stdout"
+            extra = "stdout_log_prefix=big |\n" if variant == "console" else ""
+            with open(d.conf, "a") as f:
+                f.write(
+                    "[program:big]\ncommand=/bin/sh -c \"yes 0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+                    " | head -c %d\"\nautostart=false\nautorestart=false\nstartsecs=0\n"
+                    "stdout_logfile=%s\nstdout_logfile_maxbytes=0\nstdout_logfile_backups=0\n"
+                    "stderr_logfile=NONE\n%s" % (size, target, extra)
+                )
+            with Daemons(d):
+                d.wait_socket()
+                time.sleep(cfg.settle)
+                proxy = d.rpc()
+                before = Sample(d.pid)
+                proxy.supervisor.startProcess("big", False)
+                deadline = time.perf_counter() + 300
+                while proxy.supervisor.getProcessInfo("big")["statename"] != "EXITED":
+                    if time.perf_counter() > deadline:
+                        raise BenchError("console %s: big did not exit" % variant)
+                    d.check_alive()
+                    time.sleep(0.005)
+                after = Sample(d.pid)
+                if variant == "file":
+                    logged = os.stat(target).st_size
+                else:
+                    # A prefixed line is the program's line behind 6 bytes of prefix, with
+                    # its newline (dropped by the split); the last, partial line of `head`
+                    # got a newline it did not have when the pipe closed.
+                    with open(os.path.join(d.dir, "daemon.out"), "rb") as f:
+                        lines = [l for l in f.read().split(b"\n") if l.startswith(b"big | ")]
+                    logged = sum(len(l) - 5 for l in lines) - (1 if size % 63 else 0)
+                delta = before.delta(after)
+                r = {"cpu_ms_per_100mb": delta["cpu_ms"] * 100.0 / mb, "logged": logged, "written": size}
+                res[variant].append(r)
+                vlog("console %s rep %d: %s" % (variant, rep, r))
     return res
 
 
@@ -1272,6 +1392,21 @@ def rows_for(name, r, cfg):
         oo = med(r["parse_ours"]) * 1000
         rows.append(("  … client side only: xmlrpc.client.loads of the answer", fmt_ms(rr), fmt_ms(oo),
                      ratio(rr, oo), "—", "—"))
+    elif name == "web":
+        labels = [
+            ("getall", "daemon CPU per getAllProcessInfo, 500 programs (for comparison)"),
+            ("index", "  … per status page (/index.html), 500 programs"),
+            ("json", "  … per JSON view (/api/status, with /proc usage), 500 programs"),
+            ("metrics", "  … per /metrics scrape (with /proc usage), 500 programs"),
+        ]
+        for view, label in labels:
+            rr = med(r[(view, "ref")]) if (view, "ref") in r else None
+            oo = med(r[(view, "ours")])
+            rows.append((label, fmt_ms(rr) if rr is not None else "—", fmt_ms(oo),
+                         ratio(rr, oo) if rr is not None else "—", "≤ 10 ms", yes(oo <= 10)))
+        w = r["open_page_wakeups_per_s"]
+        rows.append(("  … a status page left open (polls every 2 s): daemon wake-ups per second", "—",
+                     "%.2f" % w, "—", "≤ 5", yes(w <= 5)))
     elif name == "kill9":
         rr = med(r["ref"]) * 1000
         oo = med(r["ours"]) * 1000
@@ -1294,6 +1429,14 @@ def rows_for(name, r, cfg):
         oo = med([x["seconds"] for x in r["ours"]])
         rows.append(("  … wall time until the whole output is in the log", fmt_s(rr), fmt_s(oo), ratio(rr, oo),
                      "—", "—"))
+    elif name == "console":
+        ff = med([x["cpu_ms_per_100mb"] for x in r["file"]])
+        cc = med([x["cpu_ms_per_100mb"] for x in r["console"]])
+        lost = max(abs(x["written"] - x["logged"]) for x in r["file"] + r["console"])
+        rows.append(("%d MB through a child's stdout, ours: to a log file vs. to the console as prefixed lines "
+                     "(daemon CPU per 100 MB; bytes lost)" % cfg.big_mb,
+                     "file: %s" % fmt_ms(ff), "console: %s; %d lost" % (fmt_ms(cc), lost), ratio(ff, cc),
+                     "console ≤ file, 0 lost", yes(cc <= ff * 1.1 and lost == 0)))
     elif name == "sigterm":
         rr = med(r["ref"])
         oo = med(r["ours"])
@@ -1387,8 +1530,8 @@ def table(rows):
     return "\n".join(out)
 
 
-SCENARIOS = ["idle_wakeups", "rss", "idle_cpu", "start500", "ctl_status", "getall", "kill9", "bigout",
-             "sigterm", "fatal", "growth", "static", "soak"]
+SCENARIOS = ["idle_wakeups", "rss", "idle_cpu", "start500", "ctl_status", "getall", "web", "kill9", "bigout",
+             "console", "sigterm", "fatal", "growth", "static", "soak"]
 # Long: run only when named in --only.
 OPT_IN = ["soak"]
 # (the static build runs before the others when selected; its row comes last)
@@ -1407,10 +1550,14 @@ def run_scenario(name, cfg):
         return sc_ctl_status(cfg)
     if name == "getall":
         return sc_getall(cfg)
+    if name == "web":
+        return sc_web(cfg)
     if name == "kill9":
         return sc_kill9(cfg)
     if name == "bigout":
         return sc_bigout(cfg, cfg.big_mb)
+    if name == "console":
+        return sc_console(cfg, cfg.big_mb)
     if name == "sigterm":
         return sc_sigterm(cfg)
     if name == "fatal":

@@ -10,7 +10,8 @@
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
-use supervisor::rpc::{auth, http, xmlrpc};
+use supervisor::rpc::{auth, http};
+use supervisor::wire::{base64, xmlrpc};
 
 /// `http_request`: one request out of a connection's buffer, as the server reads it.
 pub fn http_request(data: &[u8]) {
@@ -36,7 +37,7 @@ pub fn http_request(data: &[u8]) {
                     "{SHA}40bd001563085fc35165329ea1ff5c5ecbdbbeef",
                 );
                 if let Some(b) = req.header("authorization").and_then(|v| v.strip_prefix("Basic ")) {
-                    let _ = auth::base64_decode(b);
+                    let _ = base64::base64_decode(b);
                 }
                 rest = &rest[used..];
             }

@@ -11,6 +11,7 @@ pub mod pidproxy;
 pub mod rpc;
 pub mod sort;
 pub mod sys;
+pub mod wire;
 
 /// The Supervisor release whose interfaces (config, XML-RPC, command lines) we implement.
 pub const SUPERVISOR_VERSION: &str = "4.3.0";

@@ -4,7 +4,7 @@
 
 use std::ffi::{CStr, CString};
 use std::io;
-use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
+use std::os::fd::{AsRawFd, FromRawFd, IntoRawFd, OwnedFd, RawFd};
 use std::sync::atomic::{AtomicI32, Ordering};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -370,6 +370,53 @@ struct ChildArgs<'a> {
     spec: &'a ChildSpec,
     argv: *const *const libc::c_char,
     envp: *const *const libc::c_char,
+    /// With CLONE_FILES: the low slots holding the child's stdin, stdout, stderr.
+    slots: Option<[RawFd; 3]>,
+}
+
+/// Low descriptors kept for spawning: /dev/null, then three slots that hold /dev/null
+/// between spawns and a child's stdin, stdout and stderr during one. None when the
+/// kernel cannot unshare a descriptor table partially (close_range before Linux 5.9, or
+/// a seccomp filter refusing it).
+///
+/// Why: a child gets a copy of the daemon's descriptor table, and with thousands of
+/// programs (three pipes each) copying it, then closing it in the child, costs more
+/// than anything else a spawn does, making starting n programs cost n^2. Instead the
+/// child shares the table (CLONE_FILES) and unshares it with
+/// close_range(top + 1, ~0, CLOSE_RANGE_UNSHARE), which copies only the descriptors
+/// below `top`: 0-2, the slots, and whatever the daemon opened before them.
+static SPAWN_FDS: std::sync::OnceLock<Option<[RawFd; 4]>> = std::sync::OnceLock::new();
+
+fn spawn_fds() -> Option<[RawFd; 4]> {
+    *SPAWN_FDS.get_or_init(|| {
+        // SAFETY: close_range with first == last == u32::MAX closes nothing; with
+        // CLOSE_RANGE_UNSHARE it unshares the table only if it is shared, which a
+        // single-threaded process's is not. It only tells whether the flag is known.
+        let probe = unsafe {
+            libc::syscall(libc::SYS_close_range, u32::MAX, u32::MAX, libc::CLOSE_RANGE_UNSHARE as libc::c_uint)
+        };
+        if probe != 0 {
+            return None;
+        }
+        let null = rustix::fs::open(
+            "/dev/null",
+            rustix::fs::OFlags::RDWR | rustix::fs::OFlags::CLOEXEC,
+            rustix::fs::Mode::empty(),
+        )
+        .ok()?;
+        let mut fds = [-1; 4];
+        for slot in &mut fds[1..] {
+            *slot = rustix::io::fcntl_dupfd_cloexec(&null, 3).ok()?.into_raw_fd();
+        }
+        fds[0] = null.into_raw_fd();
+        Some(fds)
+    })
+}
+
+/// Reserves the spawn slots while the descriptor table is still small (the earlier,
+/// the lower they are, the less each spawn copies).
+pub fn reserve_spawn_fds() {
+    let _ = spawn_fds();
 }
 
 /// The child's stack: it only runs `child_exec`, which makes syscalls and nothing deeper.
@@ -395,10 +442,27 @@ fn child_exec(args: &ChildArgs) -> ! {
     // through raw syscalls, not glibc's wrappers, which coordinate with the parent's
     // threads through memory this child shares.
     unsafe {
+        match args.slots {
+            Some(slots) => {
+                // The table is still the daemon's: the first change must be to get a
+                // copy of our own, of the low descriptors only. Failing that, leave
+                // without touching any descriptor.
+                let top = slots.iter().copied().max().unwrap_or(2) as libc::c_uint;
+                let flags = libc::CLOSE_RANGE_UNSHARE as libc::c_uint;
+                if libc::syscall(libc::SYS_close_range, top + 1, u32::MAX, flags) != 0 {
+                    libc::_exit(127);
+                }
+                libc::dup2(slots[0], 0);
+                libc::dup2(slots[1], 1);
+                libc::dup2(slots[2], 2);
+            }
+            None => {
+                libc::dup2(spec.stdin, 0);
+                libc::dup2(spec.stdout, 1);
+                libc::dup2(spec.stderr, 2);
+            }
+        }
         libc::setpgid(0, 0);
-        libc::dup2(spec.stdin, 0);
-        libc::dup2(spec.stdout, 1);
-        libc::dup2(spec.stderr, 2);
         // Everything from 3 up closes, except the extra fd at its number (dup2 onto
         // itself would keep CLOEXEC, hence the flag is cleared explicitly).
         let keep = match spec.extra_fd {
@@ -492,7 +556,23 @@ pub fn spawn_child(spec: &ChildSpec) -> io::Result<u32> {
     argv.push(std::ptr::null());
     let mut envp: Vec<*const libc::c_char> = spec.env.iter().map(|a| a.as_ptr()).collect();
     envp.push(std::ptr::null());
-    let args = ChildArgs { spec, argv: argv.as_ptr(), envp: envp.as_ptr() };
+    // An extra descriptor for the child (readiness) lives anywhere in the table: such
+    // a spawn takes the plain path, with a copy of the whole table.
+    let fds = if spec.extra_fd.is_some() { None } else { spawn_fds() };
+    let slots = fds.map(|f| [f[1], f[2], f[3]]);
+    if let Some(slots) = slots {
+        for (slot, fd) in slots.into_iter().zip([spec.stdin, spec.stdout, spec.stderr]) {
+            if fd >= 0 {
+                // SAFETY: dup3 onto a slot this module owns; `fd` is open (the caller's).
+                if unsafe { libc::dup3(fd, slot, libc::O_CLOEXEC) } < 0 {
+                    let err = io::Error::last_os_error();
+                    release_slots(fds);
+                    return Err(err);
+                }
+            }
+        }
+    }
+    let args = ChildArgs { spec, argv: argv.as_ptr(), envp: envp.as_ptr(), slots };
     let mut stack: Vec<u8> = Vec::with_capacity(CHILD_STACK);
     // The stack grows down from the (16-byte aligned) top of the allocation.
     let top = (stack.as_mut_ptr() as usize + CHILD_STACK) & !15;
@@ -518,7 +598,7 @@ pub fn spawn_child(spec: &ChildSpec) -> io::Result<u32> {
         libc::clone(
             child_entry,
             top as *mut libc::c_void,
-            libc::CLONE_VM | libc::CLONE_VFORK | libc::SIGCHLD,
+            libc::CLONE_VM | libc::CLONE_VFORK | libc::SIGCHLD | if slots.is_some() { libc::CLONE_FILES } else { 0 },
             &args as *const ChildArgs as *mut libc::c_void,
         )
     };
@@ -526,9 +606,22 @@ pub fn spawn_child(spec: &ChildSpec) -> io::Result<u32> {
     // SAFETY: restores the mask saved above.
     unsafe { libc::sigprocmask(libc::SIG_SETMASK, &saved, std::ptr::null_mut()) };
     drop(stack);
+    // The daemon must not keep the child's pipe ends open through the slots.
+    release_slots(fds);
     match pid {
         -1 => Err(err),
         p => Ok(p as u32),
+    }
+}
+
+/// Points the spawn slots back at /dev/null.
+fn release_slots(fds: Option<[RawFd; 4]>) {
+    if let Some(f) = fds {
+        for slot in &f[1..] {
+            // SAFETY: both descriptors belong to this module and stay open for the
+            // process's lifetime.
+            unsafe { libc::dup3(f[0], *slot, libc::O_CLOEXEC) };
+        }
     }
 }
 

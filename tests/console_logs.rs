@@ -292,18 +292,25 @@ fn tail_and_read_log_work_on_a_console_target() {
 import http.client, socket, xmlrpc.client
 class C(http.client.HTTPConnection):
     def connect(self):
-        self.sock = socket.socket(socket.AF_UNIX); self.sock.connect("{d}/sock")
+        self.sock = socket.socket(socket.AF_UNIX); self.sock.settimeout(30); self.sock.connect("{d}/sock")
 class T(xmlrpc.client.Transport):
     def make_connection(self, host): return C("localhost")
 s = xmlrpc.client.ServerProxy("http://localhost", transport=T())
 print(repr(s.supervisor.readProcessStdoutLog("talker", 0, 14)))
 print(repr(s.supervisor.tailProcessStdoutLog("talker", 0, 8)))
+c = C("localhost")
+c.request("GET", "/logtail/talker")
+r = c.getresponse()
+got = b""
+while b"line 49\n" not in got:
+    got += r.read1(65536)
+print(r.status, got.startswith(b"line 0\n"))
 "#,
         d = c.dir.path().display()
     );
     let o = run(Command::new("python3").arg("-c").arg(&probe));
     let size = (0..50).map(|i| format!("line {i}\n").len()).sum::<usize>();
-    assert_eq!(stdout(&o), format!("'line 0\\nline 1\\n'\n['line 49\\n', {size}, True]\n"), "{}", stderr(&o));
+    assert_eq!(stdout(&o), format!("'line 0\\nline 1\\n'\n['line 49\\n', {size}, True]\n200 True\n"), "{}", stderr(&o));
     // clear empties the memory, and leaves /dev/stdout where it is.
     assert!(c.ctl(&["clear", "talker"]).contains("cleared"));
     assert_eq!(c.ctl(&["tail", "talker"]).trim(), "");
@@ -319,6 +326,18 @@ fn documented_recipe_prints_each_main_log_line_once() {
     let text = c.text();
     assert_eq!(text.matches("supervisord started with pid").count(), 1, "{text}");
     assert_eq!(text.matches("spawned: 'quiet'").count(), 1, "{text}");
+    drop(c);
+
+    // The main log's lines behind a prefix of their own, like the programs'.
+    let c = Console::start(
+        "prefixed",
+        "logfile=/dev/stdout\nlogfile_maxbytes=0\nloglevel=info\nlog_prefix=supervisord |",
+        body,
+    );
+    assert!(wait_until(Duration::from_secs(20), || c.text().contains("quiet | child says hi\n")));
+    let text = c.text();
+    assert!(text.lines().all(|l| l.starts_with("supervisord | 20") || l.starts_with("quiet | ")), "{text}");
+    assert_eq!(text.matches("supervisord started with pid").count(), 1, "{text}");
     drop(c);
 
     // Quieted to warnings, the main log says nothing of spawns, and child output stays.
@@ -429,4 +448,47 @@ fn supervisor_stdout_plugin_relays_child_output() {
         c.text()
     );
     assert!(c.ctl(&["status", "stdout:stdout"]).contains("RUNNING"), "{}", c.ctl(&["status"]));
+}
+
+#[test]
+fn client_diagnostics_follow_rust_log() {
+    let body = "[program:idle]\ncommand=sleep 600\nstartsecs=0\n";
+    let c = Console::start("rustlog", "loglevel=info", body);
+    let ctl = |rust_log: Option<&str>| {
+        let mut cmd = Command::new(bin());
+        cmd.arg("ctl").arg("-c").arg(&c.conf).arg("status").env_remove("RUST_LOG");
+        if let Some(v) = rust_log {
+            cmd.env("RUST_LOG", v);
+        }
+        run(&mut cmd)
+    };
+    let quiet = ctl(None);
+    assert!(stdout(&quiet).contains("idle"), "{}", stdout(&quiet));
+    assert_eq!(stderr(&quiet), "");
+    let loud = ctl(Some("debug"));
+    assert_eq!(stdout(&loud), stdout(&quiet));
+    let err = stderr(&loud);
+    assert!(err.contains("POST /RPC2 supervisor.getAllProcessInfo"), "{err}");
+    assert!(err.contains("HTTP 200 OK"), "{err}");
+    assert!(!err.contains("<methodCall>"), "bodies only at trace: {err}");
+    assert!(stderr(&ctl(Some("trace"))).contains("<methodCall>"));
+}
+
+#[test]
+fn bad_main_log_format_names_file_line_and_key() {
+    for (keys, key) in [("log_format=xml\n", "log_format"), ("log_format=json\nlog_prefix=sd |\n", "log_prefix")] {
+        let dir = TempDir::new("badmain");
+        let text = format!(
+            "[supervisord]\nnodaemon=true\npidfile={d}/sd.pid\nlogfile={d}/sd.log\n{keys}\n[program:x]\ncommand=sh -c 'touch {d}/started; sleep 60'\n",
+            d = dir.path().display()
+        );
+        let conf = dir.write("supervisord.conf", &text);
+        let line = text.lines().position(|l| l.starts_with(&format!("{key}="))).expect("key line") + 1;
+        let o = run(Command::new(bin()).args(["supervisord", "-c"]).arg(&conf));
+        let err = stderr(&o);
+        assert_eq!(o.status.code(), Some(2), "{keys}: {err}");
+        assert!(err.contains(&format!("{}:{line}", conf.display())) && err.contains(key), "{keys}: {err}");
+        assert!(err.contains("supervisord"), "{keys}: {err}");
+        assert!(!dir.join("started").exists());
+    }
 }

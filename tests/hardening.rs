@@ -158,11 +158,16 @@ fn churn_unix(sock: &Path, n: usize) {
 
 fn churn_tcp(port: u16, n: usize) {
     for _ in 0..n {
-        let s = TcpStream::connect(("127.0.0.1", port)).expect("connect to the inet server");
-        // Reset rather than close: a million closes would leave a million TIME_WAIT
-        // entries on the client side and run out of ports.
-        rustix::net::sockopt::set_socket_linger(&s, Some(Duration::ZERO)).expect("SO_LINGER");
-        drop(s);
+        let mut s = TcpStream::connect(("127.0.0.1", port)).expect("connect to the inet server");
+        // Close, then wait for the daemon to close its end. A TCP connect completes
+        // without the daemon's accept, so a client that does not wait races ahead,
+        // overflows the listen queue, and each dropped SYN costs a second's retry.
+        s.shutdown(std::net::Shutdown::Write).expect("shutdown");
+        s.set_read_timeout(Some(LONG)).unwrap();
+        let mut rest = [0u8; 64];
+        assert!(matches!(s.read(&mut rest), Ok(0)), "the daemon answered a connection that sent nothing");
+        // No TIME_WAIT left behind on this side.
+        let _ = rustix::net::sockopt::set_socket_linger(&s, Some(Duration::ZERO));
     }
 }
 

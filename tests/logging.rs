@@ -222,6 +222,36 @@ fn rotation_keeps_every_byte_in_order() {
     }
 }
 
+/// Output nothing in the daemon needs to see (a plain file, loglevel=info, no events,
+/// no capture, no strip_ansi) moves pipe -> file by splice(2), which stops each file
+/// at maxbytes exactly: every backup holds exactly maxbytes, and every byte is kept in
+/// order. (The read/write path may overshoot by a read chunk; the test above.)
+#[test]
+fn spliced_output_rotates_at_exactly_maxbytes() {
+    const MAX: usize = 64 * 1024;
+    let dir = TempDir::new("logsplice");
+    let data = pseudo_random(2_000_000, 0x2545_F491_4F6C_DD1D);
+    std::fs::write(dir.join("data.bin"), &data).unwrap();
+    let sd = section(dir.path(), "info", "");
+    let r = launch(
+        dir,
+        &sd,
+        "[program:spew]\ncommand=cat {dir}/data.bin\nstartsecs=0\nautorestart=false\n\
+         stdout_logfile={dir}/out.log\nstdout_logfile_maxbytes=64KB\nstdout_logfile_backups=100\n",
+    );
+    let d = &r.d;
+    assert!(d.wait_log("exited: spew (exit status 0", LONG), "{}", d.log());
+    let base = d.dir.join("out.log");
+    let backups = data.len() / MAX;
+    for i in 1..=backups {
+        let p = PathBuf::from(format!("{}.{i}", base.display()));
+        assert_eq!(read(&p).len(), MAX, "{} is not exactly maxbytes", p.display());
+    }
+    assert!(!PathBuf::from(format!("{}.{}", base.display(), backups + 1)).exists(), "one backup too many");
+    assert_eq!(read(&base).len(), data.len() % MAX, "the live file holds the rest");
+    assert!(rotated_contents(&base) == data, "the rotated files differ from the data written");
+}
+
 /// The concatenation `p.N` ... `p.1`, `p` of a rotated log.
 fn rotated_contents(p: &Path) -> Vec<u8> {
     let mut n = 0;

@@ -187,3 +187,40 @@ fn status_long_and_json_show_usage() {
     assert!(field("cpu_percent").is_some_and(|v| v.parse::<f64>().is_ok()), "{json}");
     assert_eq!(field("restarts").as_deref(), Some("0"));
 }
+
+/// Voluntary context switches of all the daemon's threads.
+fn voluntary_switches(pid: u32) -> u64 {
+    std::fs::read_dir(format!("/proc/{pid}/task"))
+        .expect("task dir")
+        .flatten()
+        .filter_map(|t| {
+            std::fs::read_to_string(t.path().join("status"))
+                .ok()?
+                .lines()
+                .find_map(|l| l.strip_prefix("voluntary_ctxt_switches:"))
+                .and_then(|v| v.trim().parse::<u64>().ok())
+        })
+        .sum()
+}
+
+#[test]
+fn the_views_leave_no_wakeups_behind() {
+    let port = free_port();
+    let d = Daemon::start(
+        "viewsidle",
+        &format!("[inet_http_server]\nport=127.0.0.1:{port}\n\n[program:a]\ncommand=sleep 1000\nstartsecs=0\nnumprocs=3\nprocess_name=%(program_name)s_%(process_num)s\n"),
+    );
+    assert!(d.wait_log_count("entered RUNNING state", 3, Duration::from_secs(30)), "{}", d.log());
+    for path in ["/", "/api/status", "/api/rows", "/metrics", "/tail.html?processname=a:a_0", "/mainlog.html"] {
+        let o = run(Command::new("curl")
+            .args(["-s", "-o", "/dev/null", "-w", "%{http_code}"])
+            .arg(format!("http://127.0.0.1:{port}{path}")));
+        assert_eq!(stdout(&o), "200", "{path}");
+    }
+    // The answered connections were closed by the clients; from here on the daemon
+    // has nothing to do: no sampling timer, no page state that ticks.
+    let before = voluntary_switches(d.pid());
+    std::thread::sleep(Duration::from_secs(3)); // the measuring window, not a synchronisation
+    let after = voluntary_switches(d.pid());
+    assert!(after - before <= 1, "{} wake-ups in 3 s after the views were served", after - before);
+}

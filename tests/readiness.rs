@@ -180,6 +180,11 @@ fn a_fatal_dependency_leaves_dependents_visibly_waiting() {
     assert!(d.wait_log("web is waiting for db (FATAL)", SOON), "{}", d.log());
     let status = ctl(&d, &["status", "web"]);
     assert!(status.contains("STARTING") && status.contains("waiting for db (FATAL)"), "{status}");
+    // The reference's own supervisorctl shows the same, in its columns.
+    let theirs = stdout(&run(reference_tool("supervisorctl").arg("-c").arg(&d.conf).args(["status", "web"])));
+    assert_eq!(theirs.split_whitespace().collect::<Vec<_>>(), ["web", "STARTING", "waiting", "for", "db", "(FATAL)"]);
+    let theirs = run(reference_tool("supervisorctl").arg("-c").arg(&d.conf).args(["start", "web"]));
+    assert!(stdout(&theirs).contains("web: ERROR (already started)"), "{}", stdout(&theirs));
     // The daemon still serves, and a stop of the waiting program works.
     let out = ctl(&d, &["stop", "web"]);
     assert!(out.contains("web: stopped"), "{out}");
@@ -258,8 +263,15 @@ fn unhealthy_program_is_restarted_after_n_failures_and_listeners_hear_of_it() {
     // A healthy check afterwards: the description shows it.
     std::fs::write(d.dir.join("healthy"), "").unwrap();
     assert!(wait_until(SOON, || ctl(&d, &["status", "web"]).contains(", healthy")), "{}", ctl(&d, &["status", "web"]));
-    let all = std::fs::read_to_string(d.dir.join("all.events")).unwrap_or_default();
-    assert!(all.contains("PROCESS_STATE_RUNNING"), "the EVENT listener got nothing: {all}");
+    let all_path = d.dir.join("all.events");
+    let all_got = || std::fs::read_to_string(&all_path).unwrap_or_default();
+    // The RUNNING after the restart comes after the health event in the event order.
+    assert!(
+        wait_until(SOON, || all_got().matches("PROCESS_STATE_RUNNING processname:web").count() >= 2),
+        "{}",
+        all_got()
+    );
+    let all = all_got();
     assert!(!all.contains("PROCESS_HEALTH"), "a listener of EVENT got our added type: {all}");
 }
 
@@ -331,6 +343,9 @@ fn hostile_notify_fd_and_probe_targets_are_bounded_and_logged() {
          s.sendto(b\"no equals sign\", \"\\0\"+a[1:]); time.sleep(100)'\nready=notify\nready_timeout=3\nstartretries=0\n"
     );
     let d = Daemon::start("rdy-hostile", &body);
+    // Between the first failed try and the readiness timeout, status says why.
+    let why = format!("not ready yet: http://127.0.0.1:{silent_port}/ timed out after 1 s");
+    assert!(wait_until(SOON, || ctl(&d, &["status", "silent"]).contains(&why)), "{}", ctl(&d, &["status"]));
     for name in ["silent", "flood", "garbage", "notifyjunk"] {
         assert!(d.wait_log(&format!("gave up: {name} entered FATAL"), SOON), "{name}:\n{}", d.log());
     }
@@ -362,7 +377,9 @@ fn voluntary_switches(pid: u32) -> u64 {
 
 #[test]
 fn idle_daemon_with_these_keys_but_no_checks_makes_zero_wakeups() {
-    let body = "[program:a]\ncommand=/bin/sh -c 'echo up >&3; exec sleep 100'\nready=fd:3\nbackoff=exponential\n\
+    // a's ready_timeout would fire inside the measured window if a timer of a state
+    // left behind stayed on the heap.
+    let body = "[program:a]\ncommand=/bin/sh -c 'echo up >&3; exec sleep 100'\nready=fd:3\nready_timeout=4\nbackoff=exponential\n\
                 restartpause=2\nstartlimitburst=5\nfatal_cooldown=60\n\n\
                 [program:b]\ncommand=/bin/sleep 100\ndepends_on=a\nready_log_line=never\nready_timeout=1\n\
                 startretries=0\n\n[program:c]\ncommand=/bin/sleep 100\nstartsecs=0\ndepends_on=a\n";
@@ -392,4 +409,51 @@ fn with_a_periodic_check_the_daemon_wakes_only_at_its_interval() {
     // One check a second, each a timer wake-up plus the connect completing.
     eprintln!("wake-ups in 4 s with a 1 s tcp check: {woke}");
     assert!((2..=16).contains(&woke), "{woke} wake-ups in 4 s with one check a second");
+}
+
+#[test]
+fn stop_all_stops_dependents_first_and_start_all_lists_every_program() {
+    let body = format!(
+        "{CONTROL}[program:a]\ncommand=/bin/sh -c 'sleep 0.5; echo up >&3; exec sleep 100'\nready=fd:3\npriority=30\n\n\
+         [program:b]\ncommand=/bin/sleep 101\nstartsecs=0\ndepends_on=a\npriority=20\n\n\
+         [program:c]\ncommand=/bin/sleep 102\nstartsecs=0\ndepends_on=b\npriority=10\n"
+    );
+    let d = Daemon::start("rdy-all", &body);
+    assert!(d.wait_log("success: c entered RUNNING", SOON), "{}", d.log());
+    let out = ctl(&d, &["stop", "all"]);
+    for name in ["a", "b", "c"] {
+        assert!(out.contains(&format!("{name}: stopped")), "{out}");
+    }
+    let log = d.log();
+    let (c, b, a) = (at(&log, "stopped: c"), at(&log, "stopped: b"), at(&log, "stopped: a"));
+    assert!(c < b && b < a, "stop all was not in reverse dependency order:\n{log}");
+
+    let out = ctl(&d, &["start", "all"]);
+    for name in ["a", "b", "c"] {
+        assert!(out.contains(&format!("{name}: started")), "{out}\n{}", d.log());
+    }
+    let log = d.log();
+    let restart = at(&log, "stopped: a");
+    let later = &log[restart..];
+    assert!(at(later, "success: a entered RUNNING") < at(later, "spawned: 'b'"), "{later}");
+    assert!(at(later, "success: b entered RUNNING") < at(later, "spawned: 'c'"), "{later}");
+}
+
+#[test]
+fn update_starts_added_programs_after_their_dependencies() {
+    let first =
+        format!("{CONTROL}[program:zz]\ncommand=/bin/sh -c 'sleep 0.5; echo up >&3; exec sleep 100'\nready=fd:3\n");
+    let d = Daemon::start("rdy-update", &first);
+    assert!(d.wait_log("success: zz entered RUNNING", SOON), "{}", d.log());
+    // aa sorts (and is added) before bb, which it depends on.
+    let added = "[program:aa]\ncommand=/bin/sleep 100\nstartsecs=0\ndepends_on=bb\n\n\
+                 [program:bb]\ncommand=/bin/sh -c 'sleep 0.5; echo up >&3; exec sleep 100'\nready=fd:3\ndepends_on=zz\n";
+    let text = std::fs::read_to_string(&d.conf).unwrap() + "\n" + added;
+    std::fs::write(&d.conf, text).unwrap();
+    let out = ctl(&d, &["update"]);
+    assert!(out.contains("aa: added process group") && out.contains("bb: added process group"), "{out}");
+    assert!(d.wait_log("success: aa entered RUNNING", SOON), "{}", d.log());
+    let log = d.log();
+    assert!(at(&log, "success: bb entered RUNNING") < at(&log, "spawned: 'aa'"), "{log}");
+    assert!(!log.contains("not configured"), "a group being added is not missing:\n{log}");
 }

@@ -201,6 +201,13 @@ fn bad_requests_change_nothing_and_names_are_escaped() {
         (400, get(port, "/tail.html?processname=victim&channel=stdin", "")),
         (404, get(port, "/no/such/page", "")),
         (405, http(port, "DELETE /metrics HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")),
+        (
+            405,
+            http(
+                port,
+                "HEAD /index.html?processname=victim&action=stop HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+            ),
+        ),
     ];
     for (want, (got, head, body)) in &cases {
         assert_eq!(got, want, "{head}\n{body}");
@@ -276,4 +283,70 @@ fn reference_urls_and_messages() {
     assert!(got.starts_with("HTTP/1.0 200 OK") && got.contains("err "), "{got}");
     let (_, _, main) = get(port, "/mainlog.html?limit=4000000", "");
     assert!(main.contains("supervisord started with pid"), "{main}");
+}
+
+/// The reference's GET actions, run against Supervisor 4.3.0 and against ours: the same
+/// statuses and the same messages in the redirect (times cut off).
+#[test]
+fn get_actions_answer_like_the_reference() {
+    let body = "\n[inet_http_server]\nport=127.0.0.1:{port}\n\n[rpcinterface:supervisor]\n\
+                supervisor.rpcinterface_factory = supervisor.rpcinterface:make_main_rpcinterface\n\n\
+                [program:sleeper]\ncommand=sleep 1000\nstartsecs=0\n\n\
+                [program:grp]\ncommand=sleep 1000\nstartsecs=0\nnumprocs=2\nprocess_name=member%(process_num)s\n";
+    let steps = [
+        "/index.html?processname=sleeper&action=stop",
+        "/index.html?processname=sleeper&action=stop",
+        "/index.html?processname=sleeper&action=start",
+        "/index.html?processname=sleeper&action=start",
+        "/index.html?processname=sleeper&action=restart",
+        "/index.html?processname=sleeper&action=clearlog",
+        "/index.html?processname=grp%3Amember1&action=stop",
+        "/index.html?action=refresh",
+        "/index.html?action=stopall",
+        "/index.html?action=restartall",
+        "/ok.html",
+    ];
+    let run_steps = |port: u16| -> Vec<String> {
+        steps
+            .iter()
+            .map(|target| {
+                let (status, head, body) = get(port, target, "");
+                let loc = head.lines().find_map(|l| l.strip_prefix("Location: ")).unwrap_or("");
+                let loc = loc.split_once("/?").map(|(_, q)| q).unwrap_or(loc);
+                // ctime varies: keep what comes before it.
+                let loc = loc.split_once("%20at%20").map(|(a, _)| a).unwrap_or(loc);
+                let body = if *target == "/ok.html" { body } else { String::new() };
+                format!("{target} -> {status} {loc}{body}")
+            })
+            .collect()
+    };
+    // Ours.
+    let port = free_port();
+    let d = Daemon::start("webrefdiff", &body.replace("{port}", &port.to_string()));
+    assert!(d.wait_log_count("entered RUNNING", 3, Duration::from_secs(30)), "{}", d.log());
+    let ours = run_steps(port);
+    drop(d);
+    // The reference, on the same config.
+    let dir = TempDir::new("webrefpy");
+    let rport = free_port();
+    let conf = dir.write(
+        "supervisord.conf",
+        &format!("{}{}", supervisord_section(dir.path(), ""), body.replace("{port}", &rport.to_string())),
+    );
+    let mut child = reference_tool("supervisord")
+        .arg("-c")
+        .arg(&conf)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("start the reference");
+    let up = wait_until(Duration::from_secs(60), || {
+        std::fs::read_to_string(dir.join("supervisord.log")).is_ok_and(|l| l.matches("entered RUNNING").count() >= 3)
+    });
+    let theirs = if up { run_steps(rport) } else { Vec::new() };
+    let _ = child.kill();
+    let _ = child.wait();
+    assert!(up, "the reference did not start");
+    assert_eq!(ours, theirs);
+    assert!(ours[1].contains("NOT_RUNNING") && ours[3].contains("already%20started"), "{ours:#?}");
 }

@@ -101,7 +101,7 @@ _sv_complete_ctl() {
     local nargs=$((${#_sv_words[@]} - cmdat - 1)) prev=${_sv_words[${#_sv_words[@]}-1]}
     case $cmd in
     start | stop | restart | status | pid | clear)
-        if [[ $_sv_cur == -* && $cmd == status ]]; then _sv_reply --json; return; fi
+        if [[ $_sv_cur == -* && $cmd == status ]]; then _sv_reply --json -l --long; return; fi
         _sv_names; _sv_reply all "${_sv_found[@]}"
         ;;
     signal)

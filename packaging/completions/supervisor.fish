@@ -128,6 +128,7 @@ for cmd in supervisorctl supervisor
 
     complete -c $cmd -n '__sv_ctl_using start stop restart status pid clear' -f -a 'all (__sv_names)'
     complete -c $cmd -n '__sv_ctl_using status avail' -f -l json -d 'one JSON object per process'
+    complete -c $cmd -n '__sv_ctl_using status' -f -s l -l long -d 'with PID, uptime, CPU and memory columns'
     complete -c $cmd -n '__sv_ctl_using signal; and __sv_ctl_nargs 0' -f -a 'HUP INT QUIT KILL TERM USR1 USR2 ALRM CONT STOP TSTP WINCH'
     complete -c $cmd -n '__sv_ctl_using signal; and not __sv_ctl_nargs 0' -f -a 'all (__sv_names)'
     complete -c $cmd -n '__sv_ctl_using fg; and __sv_ctl_nargs 0' -f -a '(__sv_names)'

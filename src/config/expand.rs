@@ -336,11 +336,10 @@ fn convert(conv: char, index: usize, value: &Value, spec: &Spec) -> Result<Strin
 }
 
 fn unsupported(conv: char, index: usize) -> FormatError {
-    FormatError::Bad(format!(
-        "unsupported format character {} (0x{:x}) at index {index}",
-        py_repr(&conv.to_string()),
-        conv as u32
-    ))
+    // Python prints the character itself between quotes only when it is printable
+    // ASCII (31 included), else '?'.
+    let shown = if (31..=126).contains(&(conv as u32)) { conv } else { '?' };
+    FormatError::Bad(format!("unsupported format character '{shown}' (0x{:x}) at index {index}", conv as u32))
 }
 
 fn sci(x: f64, p: usize, upper: bool) -> String {
@@ -475,6 +474,9 @@ mod tests {
         assert_eq!(err("100%"), "Format string '100%' for 'program:web.command' is badly formatted: incomplete format");
         assert!(err("%(here").ends_with("badly formatted: incomplete format key"));
         assert!(err("%(here)q").ends_with("unsupported format character 'q' (0x71) at index 7"));
+        assert!(err("%(here)\0").ends_with("unsupported format character '?' (0x0) at index 7"));
+        assert!(err("%(here)é").ends_with("unsupported format character '?' (0xe9) at index 7"));
+        assert!(err("%(here)'").ends_with("unsupported format character ''' (0x27) at index 7"));
         assert!(err("%(here)d").ends_with("%d format: a real number is required, not str"));
         assert!(err("50% off").ends_with("%o format: an integer is required, not dict"));
         assert!(err("%(here)s %s").ends_with("badly formatted: not enough arguments for format string"));

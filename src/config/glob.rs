@@ -47,6 +47,24 @@ pub fn glob(pattern: &str) -> Vec<PathBuf> {
     current
 }
 
+/// Whether Python's `glob.glob(pattern)` fails with "embedded null byte": it lists a
+/// directory whose path holds a NUL, which happens only when the part after the last
+/// `/` has magic and the part before it has none (a directory found by magic is a real
+/// name, without NUL); a NUL anywhere else just matches nothing.
+pub fn refuses_nul(pattern: &str) -> bool {
+    if !has_magic(pattern) {
+        return false;
+    }
+    let (dir, base) = match pattern.rsplit_once('/') {
+        Some((d, b)) => (d, b),
+        None => ("", pattern),
+    };
+    if has_magic(dir) {
+        return refuses_nul(dir);
+    }
+    has_magic(base) && dir.contains('\0')
+}
+
 fn has_magic(s: &str) -> bool {
     s.contains(['*', '?', '['])
 }
@@ -143,6 +161,15 @@ fn class_match(p: &[char], c: char) -> Option<(bool, usize)> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn nul_bytes_fail_only_where_python_lists_a_directory_with_one() {
+        assert!(refuses_nul("/a/b\0c/*.conf"));
+        assert!(!refuses_nul("/a/b/*.c\0onf"), "filtered by name: no match");
+        assert!(!refuses_nul("/a/b\0c/x.conf"), "no magic: an existence test, False");
+        assert!(!refuses_nul("/a/b\0c*/x.conf"), "the NUL is in a pattern matched against real names");
+        assert!(refuses_nul("/a/*/b\0/*.conf") == refuses_nul("/a/*"), "a magic parent decides first");
+    }
 
     #[test]
     fn fnmatch_rules() {

@@ -103,7 +103,8 @@ impl Ini {
             Err(e) => {
                 let good = &e.as_bytes()[..e.utf8_error().valid_up_to()];
                 let line = good.iter().filter(|&&b| b == b'\n').count() + 1;
-                return Err(ConfigError::new("the file is not valid UTF-8".into()).in_file(path, Some(line)));
+                let msg = py_utf8_error(e.as_bytes(), e.utf8_error());
+                return Err(ConfigError::new(msg).in_file(path, Some(line)));
             }
         };
         self.read_str(&text, path)
@@ -309,6 +310,24 @@ fn split_option(value: &str) -> Option<(&str, &str)> {
     Some((key, val))
 }
 
+/// The reference reads a config file as UTF-8 text and reports a bad byte with Python's
+/// codec error; the same words here (positions count from the start of the file, as
+/// Python's do for any file under its 8 KiB read size).
+pub fn py_utf8_error(bytes: &[u8], e: std::str::Utf8Error) -> String {
+    let at = e.valid_up_to();
+    let first = bytes.get(at).copied().unwrap_or(0);
+    let (len, why) = match e.error_len() {
+        None => (bytes.len() - at, "unexpected end of data"),
+        Some(_) if matches!(first, 0x80..=0xc1 | 0xf5..=0xff) => (1, "invalid start byte"),
+        Some(n) => (n, "invalid continuation byte"),
+    };
+    if len <= 1 {
+        format!("'utf-8' codec can't decode byte 0x{first:02x} in position {at}: {why}")
+    } else {
+        format!("'utf-8' codec can't decode bytes in position {at}-{}: {why}", at + len - 1)
+    }
+}
+
 /// Python's `repr()` of a str, enough for the messages that quote lines and paths.
 pub fn py_repr(s: &str) -> String {
     let quote = if s.contains('\'') && !s.contains('"') { '"' } else { '\'' };
@@ -384,6 +403,24 @@ pub fn normpath(p: &Path) -> PathBuf {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn utf8_errors_read_like_pythons_codec() {
+        let msg = |b: &[u8]| py_utf8_error(b, std::str::from_utf8(b).unwrap_err());
+        assert_eq!(msg(b"ab\xff"), "'utf-8' codec can't decode byte 0xff in position 2: invalid start byte");
+        assert_eq!(msg(b"ab\xc3"), "'utf-8' codec can't decode byte 0xc3 in position 2: unexpected end of data");
+        assert_eq!(msg(b"ab\xc3("), "'utf-8' codec can't decode byte 0xc3 in position 2: invalid continuation byte");
+        assert_eq!(
+            msg(b"\xed\xa0\x80x"),
+            "'utf-8' codec can't decode byte 0xed in position 0: invalid continuation byte"
+        );
+        assert_eq!(msg(b"\xe2\x82"), "'utf-8' codec can't decode bytes in position 0-1: unexpected end of data");
+        assert_eq!(msg(b"\xe2\x82x"), "'utf-8' codec can't decode bytes in position 0-1: invalid continuation byte");
+        assert_eq!(
+            msg(b"\xf4\x90\x80\x80"),
+            "'utf-8' codec can't decode byte 0xf4 in position 0: invalid continuation byte"
+        );
+    }
 
     fn parse(text: &str) -> Result<Ini, ConfigError> {
         let mut ini = Ini::default();

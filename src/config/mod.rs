@@ -9,6 +9,7 @@ pub mod glob;
 pub mod ini;
 pub mod model;
 pub mod programs;
+pub mod regex;
 pub mod sample;
 pub mod schema;
 pub mod server;

@@ -139,10 +139,13 @@ fn listener_pool(r: &Reader, section: &str, warnings: &mut Vec<String>) -> Resul
             _ => Err(format!("len_unit must be 'bytes' or 'characters', not {}", crate::config::ini::py_repr(s))),
         })?;
     if buffer_size < 1 {
+        // The number as written (exact past 64 bits), as Python prints it.
+        let text = r.get(section, "buffer_size", &none)?;
+        let shown = text.and_then(|t| v::py_int_text(&t)).unwrap_or_else(|| buffer_size.to_string());
         return Err(r.err(
             section,
             Some("buffer_size"),
-            format!("[{section}] section sets invalid buffer_size ({buffer_size})"),
+            format!("[{section}] section sets invalid buffer_size ({shown})"),
         ));
     }
     let handler = r.get_or(section, "result_handler", DEFAULT_RESULT_HANDLER, &none)?;
@@ -202,7 +205,8 @@ fn fcgi_group(r: &Reader, section: &str, warnings: &mut Vec<String>) -> Result<G
         Some(b) => {
             let n = v::integer(&b).map_err(|m| r.err(section, Some("socket_backlog"), m))?;
             if !(1..=65535).contains(&n) {
-                return Err(r.err(section, Some("socket_backlog"), format!("Invalid socket_backlog value {n}")));
+                let shown = v::py_int_text(&b).unwrap_or_else(|| n.to_string());
+                return Err(r.err(section, Some("socket_backlog"), format!("Invalid socket_backlog value {shown}")));
             }
             Some(n)
         }
@@ -377,7 +381,7 @@ fn processes_from_section(
     common.set_str("group_name", group);
 
     let s = section_settings(r, section, &common)?;
-    let supervision = super::supervision::read(r, section, &common)?;
+    let supervision = super::supervision::shared(super::supervision::read(r, section, &common)?);
     let capture = |key: &str| r.typed(section, key, "0", &common, v::byte_size);
     let stdout_capture = capture("stdout_capture_maxbytes")?;
     let stderr_capture = capture("stderr_capture_maxbytes")?;

@@ -23,6 +23,7 @@ const SUPERVISORD: &[&str] = &[
     "environment",
     "profile_options",
     "log_format",
+    "log_prefix",
 ];
 const SUPERVISORCTL: &[&str] = &["serverurl", "username", "password", "prompt", "history_file"];
 const UNIX_HTTP: &[&str] = &["file", "chmod", "chown", "username", "password"];

@@ -54,6 +54,11 @@ pub fn read_with_includes(path: &Path) -> Result<(Ini, Vec<String>, Vec<String>)
         .map_err(|m| ConfigError::new(m).in_file(&entry.file, Some(entry.line)).at("include", Some("files")))?;
     for pattern in files.split_whitespace() {
         let pattern = Path::new(&here).join(pattern).to_string_lossy().into_owned();
+        if super::glob::refuses_nul(&pattern) {
+            // Python's glob refuses it before looking at the file system.
+            let e = ConfigError::new("embedded null byte".into());
+            return Err(e.in_file(&entry.file, Some(entry.line)).at("include", Some("files")));
+        }
         let mut found = super::glob::glob(&pattern);
         if found.is_empty() {
             warnings.push(format!(
@@ -150,6 +155,17 @@ fn supervisord_section(r: &mut Reader, warnings: &mut Vec<String>) -> Result<Sup
     let nocleanup = r.typed(s, "nocleanup", "false", &none, v::boolean)?;
     let strip_ansi = r.typed(s, "strip_ansi", "false", &none, v::boolean)?;
     let log_json = r.typed(s, "log_format", "text", &none, v::log_format)?;
+    let log_prefix = match r.get(s, "log_prefix", &none)? {
+        Some(p) if log_json => {
+            return Err(r.err(
+                s,
+                Some("log_prefix"),
+                format!("[supervisord] log_prefix={p} has no place in log_format=json lines"),
+            ))
+        }
+        Some(p) if !p.is_empty() => format!("{p} "),
+        _ => String::new(),
+    };
     // The reference expands this value twice; the second pass is what makes a `%%`
     // fail there, and keeping it keeps the accepted set identical.
     let once = r.get_or(s, "environment", "", &none)?;
@@ -185,6 +201,7 @@ fn supervisord_section(r: &mut Reader, warnings: &mut Vec<String>) -> Result<Sup
         environment: env.pairs,
         identifier,
         log_json,
+        log_prefix,
     })
 }
 

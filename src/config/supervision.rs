@@ -57,7 +57,7 @@ impl std::fmt::Display for Probe {
 #[derive(Clone)]
 pub struct Pattern {
     pub text: String,
-    pub re: regex_lite::Regex,
+    pub re: super::regex::Regex,
 }
 
 impl PartialEq for Pattern {
@@ -132,6 +132,19 @@ impl Default for Supervision {
             start_limit: None,
             fatal_cooldown: None,
         }
+    }
+}
+
+thread_local! {
+    static DEFAULTS: std::rc::Rc<Supervision> = std::rc::Rc::new(Supervision::default());
+}
+
+/// `s` to put in a ProcessConfig: the one shared copy when it is the defaults.
+pub fn shared(s: Supervision) -> std::rc::Rc<Supervision> {
+    if s == Supervision::default() {
+        DEFAULTS.with(std::rc::Rc::clone)
+    } else {
+        std::rc::Rc::new(s)
     }
 }
 
@@ -240,7 +253,7 @@ pub fn probe(spec: &str) -> Result<Probe, String> {
 }
 
 fn pattern(re: &str) -> Result<Pattern, String> {
-    let compiled = regex_lite::Regex::new(re).map_err(|e| format!("invalid regular expression: {e}"))?;
+    let compiled = super::regex::Regex::new(re).map_err(|e| format!("invalid regular expression: {e}"))?;
     Ok(Pattern { text: re.to_string(), re: compiled })
 }
 
@@ -263,7 +276,12 @@ pub(crate) fn read(r: &Reader, section: &str, names: &Names) -> Result<Supervisi
         s.depends_on = super::values::list_of_strings(&list).into_iter().filter(|d| !d.is_empty()).collect();
     }
     let mut ready_keys: Vec<(&str, Probe)> = Vec::new();
-    if let Some(v) = get("ready")? {
+    // A log: pattern is taken as written, like ready_log_line.
+    let ready = match r.get_raw(section, "ready") {
+        Some(raw) if raw.trim_start().starts_with("log:") => Some(raw.to_string()),
+        _ => get("ready")?,
+    };
+    if let Some(v) = ready {
         if v.trim() != "startsecs" {
             ready_keys.push(("ready", probe(&v).map_err(|m| r.err(section, Some("ready"), m))?));
         }
@@ -291,10 +309,13 @@ pub(crate) fn read(r: &Reader, section: &str, names: &Names) -> Result<Supervisi
     if let Some(v) = get("liveness_check_script")? {
         let key = Some("liveness_check_script");
         // The Go clone takes a bare command as a script.
-        let probe = match probe(&v) {
-            Ok(p) => p,
-            Err(_) if !v.contains("://") && !v.trim().is_empty() && !v.contains(':') => Probe::Exec(v.trim().into()),
-            Err(m) => return Err(r.err(section, key, m)),
+        const KINDS: &[&str] =
+            &["notify", "sd_notify", "fd:", "tcp:", "http://", "https://", "exec:", "script://", "log:"];
+        let t = v.trim();
+        let probe = if KINDS.iter().any(|k| t.starts_with(k)) || t.is_empty() {
+            probe(t).map_err(|m| r.err(section, key, m))?
+        } else {
+            Probe::Exec(t.to_string())
         };
         if !probe.is_polled() {
             return Err(r.err(
@@ -392,5 +413,50 @@ mod tests {
         assert!(seconds("-1").unwrap_err().contains("negative"));
         assert!(seconds("soon").is_err());
         assert!(seconds("nan").is_err());
+    }
+}
+
+#[cfg(test)]
+mod config_tests {
+    use super::*;
+
+    fn load(program: &str) -> Result<Supervision, String> {
+        static SERIAL: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+        let n = SERIAL.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let dir = std::env::temp_dir().join(format!("sv-supervision-{}-{n}", std::process::id()));
+        std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
+        let path = dir.join("s.conf");
+        let text = format!(
+            "[supervisord]\nlogfile={d}/l\npidfile={d}/p\n\n[program:p]\ncommand=/bin/true\n{program}\n",
+            d = dir.display()
+        );
+        std::fs::write(&path, text).map_err(|e| e.to_string())?;
+        let cfg = crate::config::load_server_config(&path).map_err(|e| e.to_string());
+        let _ = std::fs::remove_dir_all(&dir);
+        Ok((*cfg?.groups[0].processes[0].supervision).clone())
+    }
+
+    #[test]
+    fn go_clone_keys_read_as_there() {
+        let s =
+            load("depends_on=\nrestartpause=5\nliveness_check_script=curl -fs http://127.0.0.1:8080/health\n").unwrap();
+        assert_eq!(s.restartpause, Duration::from_secs(5));
+        let h = s.health.unwrap();
+        assert_eq!(h.probe, Probe::Exec("curl -fs http://127.0.0.1:8080/health".into()));
+        assert_eq!(
+            (h.initial_delay, h.period, h.timeout, h.failure_threshold),
+            (Duration::from_secs(60), Duration::from_secs(60), Duration::from_secs(30), 3)
+        );
+        assert_eq!(h.action, HealthAction::Restart);
+    }
+
+    #[test]
+    fn defaults_are_the_reference() {
+        let s = load("").unwrap();
+        assert_eq!(s, Supervision::default());
+        let s = load("backoff=exponential\nstartlimitburst=4\n").unwrap();
+        assert_eq!(s.maxbackoff, Some(Duration::from_secs(60)));
+        assert_eq!(s.start_limit, Some((4, Duration::from_secs(10))));
+        assert!(load("ready=notify\nready_log_line=x\n").unwrap_err().contains("only one of ready, ready_log_line"));
     }
 }

@@ -15,6 +15,27 @@ pub fn py_int_radix(s: &str, radix: u32) -> Option<i64> {
     Some(if neg { -v } else { v })
 }
 
+/// The first code point of each run of ten Unicode decimal digits (category Nd) past
+/// ASCII, as Python 3.11's unicodedata (Unicode 14) has them; `int()` reads them all.
+const DIGIT_ZEROS: &[u32] = &[
+    0x660, 0x6f0, 0x7c0, 0x966, 0x9e6, 0xa66, 0xae6, 0xb66, 0xbe6, 0xc66, 0xce6, 0xd66, 0xde6, 0xe50, 0xed0, 0xf20,
+    0x1040, 0x1090, 0x17e0, 0x1810, 0x1946, 0x19d0, 0x1a80, 0x1a90, 0x1b50, 0x1bb0, 0x1c40, 0x1c50, 0xa620, 0xa8d0,
+    0xa900, 0xa9d0, 0xa9f0, 0xaa50, 0xabf0, 0xff10, 0x104a0, 0x10d30, 0x11066, 0x110f0, 0x11136, 0x111d0, 0x112f0,
+    0x11450, 0x114d0, 0x11650, 0x116c0, 0x11730, 0x118e0, 0x11950, 0x11c50, 0x11d50, 0x11da0, 0x16a60, 0x16ac0,
+    0x16b50, 0x1d7ce, 0x1d7d8, 0x1d7e2, 0x1d7ec, 0x1d7f6, 0x1e140, 0x1e2f0, 0x1e950, 0x1fbf0,
+];
+
+/// A non-ASCII decimal digit as its ASCII digit.
+fn ascii_digit(c: char) -> Option<char> {
+    let n = c as u32;
+    if n < 0x80 {
+        return None;
+    }
+    let at = DIGIT_ZEROS.partition_point(|&z| z <= n).checked_sub(1)?;
+    let d = n - DIGIT_ZEROS[at];
+    (d < 10).then(|| char::from(b'0' + d as u8))
+}
+
 /// Python's `int(s, radix)` for a config value: Python's integers have no upper bound,
 /// so a value past i64 is accepted and clamped to i64's range (as good as infinite for
 /// every key that takes a number).
@@ -41,7 +62,10 @@ pub fn py_int_text(s: &str) -> Option<String> {
 
 /// Sign and bare digits of a Python int literal, or None when `int()` would refuse it.
 fn py_int_digits(s: &str, radix: u32) -> Option<(bool, String)> {
-    let t = s.trim();
+    // Python first turns every Unicode decimal digit into its ASCII digit and every
+    // Unicode space into ' ', then reads the ASCII text.
+    let mapped: String = s.chars().map(|c| ascii_digit(c).unwrap_or(c)).collect();
+    let t = mapped.trim();
     let (neg, digits) = match t.as_bytes().first() {
         Some(b'-') => (true, &t[1..]),
         Some(b'+') => (false, &t[1..]),
@@ -112,10 +136,12 @@ pub fn list_of_exitcodes(s: &str) -> Result<Vec<i32>> {
     Ok(out)
 }
 
+/// `int(s, 8)`: any integer is accepted, as the reference does; it becomes a mode the
+/// way a C int does (-1 is all bits set, which umask()/chmod() mask to their range).
 pub fn octal(s: &str) -> Result<u32> {
     match py_int_clamped(s, 8) {
-        Some(n) if (0..=u32::MAX as i64).contains(&n) => Ok(n as u32),
-        _ => Err(format!("{s} can not be converted to an octal type")),
+        Some(n) => Ok(n as u32),
+        None => Err(format!("{s} can not be converted to an octal type")),
     }
 }
 
@@ -364,12 +390,16 @@ pub fn process_or_group_name(s: &str) -> Result<String> {
     Ok(t.to_string())
 }
 
+/// Python's pwd/grp lookups refuse a name holding a NUL before looking it up.
+const EMBEDDED_NUL: &str = "embedded null byte";
+
 pub fn name_to_uid(s: &str) -> Result<u32> {
     match py_int_clamped(s, 10) {
         Some(n) => match u32::try_from(n).ok().filter(|&uid| sys::user_by_uid(uid).is_some()) {
             Some(uid) => Ok(uid),
             None => Err(format!("Invalid user id {s}")),
         },
+        None if s.contains('\0') => Err(EMBEDDED_NUL.into()),
         None => sys::user_by_name(s).map(|u| u.uid).ok_or_else(|| format!("Invalid user name {s}")),
     }
 }
@@ -380,6 +410,7 @@ pub fn name_to_gid(s: &str) -> Result<u32> {
             Some(gid) => Ok(gid),
             None => Err(format!("Invalid group id {s}")),
         },
+        None if s.contains('\0') => Err(EMBEDDED_NUL.into()),
         None => sys::group_by_name(s).ok_or_else(|| format!("Invalid group name {s}")),
     }
 }
@@ -464,6 +495,16 @@ mod tests {
         assert_eq!(integer("000"), Ok(0));
         // Python's ints are unbounded: accepted, clamped into i64.
         assert_eq!(integer("99999999999999999999"), Ok(i64::MAX));
+        assert_eq!(integer("١٢"), Ok(12), "Arabic-Indic digits");
+        assert_eq!(
+            integer("－１_２"),
+            Err("invalid literal for int() with base 10: '－１_２'".into()),
+            "no fullwidth minus"
+        );
+        assert_eq!(integer("-１_２"), Ok(-12), "fullwidth digits");
+        assert_eq!(integer("\u{3000}7\u{2028}"), Ok(7), "Unicode spaces around");
+        assert!(integer("7\x1f").is_err(), "ASCII separators are not spaces to int()");
+        assert_eq!(integer("٪"), Err("invalid literal for int() with base 10: '٪'".into()));
         assert_eq!(integer("-99_999_999_999_999_999_999"), Ok(i64::MIN));
         assert_eq!(py_int_radix("99999999999999999999", 10), None, "the strict reader (XML-RPC) refuses it");
         assert_eq!(py_int_text("+000_99999999999999999999").as_deref(), Some("99999999999999999999"));
@@ -532,6 +573,7 @@ mod tests {
         assert_eq!(octal("0700"), Ok(0o700));
         assert_eq!(octal("777"), Ok(0o777));
         assert_eq!(octal("9"), Err("9 can not be converted to an octal type".into()));
+        assert_eq!(octal("-1"), Ok(u32::MAX), "int('-1', 8) is accepted");
     }
 
     #[test]

@@ -7,8 +7,8 @@ use std::net::TcpStream;
 use std::os::unix::net::UnixStream;
 use std::time::Duration;
 
-use crate::rpc::auth::base64_encode;
-use crate::rpc::xmlrpc::{self, Fault, Value};
+use crate::wire::base64::base64_encode;
+use crate::wire::xmlrpc::{self, Fault, Value};
 
 /// Why a call got no XML-RPC answer.
 #[derive(Debug)]

@@ -3,8 +3,8 @@
 
 use super::client::CallError;
 use super::{help, out, status, stream, CmdResult, Ctl};
-use crate::rpc::api::{namespec, split_namespec};
-use crate::rpc::xmlrpc::{Fault, Value};
+use crate::wire::names::{namespec, split_namespec};
+use crate::wire::xmlrpc::{Fault, Value};
 
 pub const COMMANDS: &[&str] = &[
     "add", "avail", "clear", "exit", "fg", "help", "maintail", "open", "pid", "quit", "reload", "remove", "reread",
@@ -151,7 +151,7 @@ fn print_long(infos: &[Value], usage: &std::collections::HashMap<String, Value>,
         let u = usage.get(name);
         let running = i(info, "state") == 20;
         let pid = if i(info, "pid") != 0 { i(info, "pid").to_string() } else { "-".into() };
-        let uptime = if running { crate::rpc::info::uptime(i(info, "now") - i(info, "start")) } else { "-".into() };
+        let uptime = if running { crate::wire::uptime(i(info, "now") - i(info, "start")) } else { "-".into() };
         let rss = num(u, "rss_bytes").map(human_bytes).unwrap_or_else(|| "-".into());
         table.push_str(&format!(
             "{name:<width$}{:<10}{pid:>7} {uptime:>10} {:>6} {rss:>8} {:>4} {:>5}  {}\n",
@@ -259,7 +259,7 @@ fn signal_result(r: &Value, success: &str) -> String {
 }
 
 /// A fault on a single-process call, as a result struct for the formatters.
-fn fault_result(f: &crate::rpc::xmlrpc::Fault, group: &str, process: &str) -> Value {
+fn fault_result(f: &crate::wire::xmlrpc::Fault, group: &str, process: &str) -> Value {
     Value::Struct(vec![
         ("status".into(), Value::Int(f.code.into())),
         ("name".into(), Value::str(process)),

@@ -2,7 +2,7 @@
 //! Also a small reader for the daemon's own JSON view (`/api/status`), whose usage
 //! figures `status --json` and `status --long` add.
 
-use crate::rpc::xmlrpc::Value;
+use crate::wire::xmlrpc::Value;
 
 fn string(s: &str, out: &mut String) {
     out.push('"');

@@ -113,10 +113,10 @@ impl Ctl {
         match self.client().call("supervisor.getVersion", &[]) {
             Ok(v) => {
                 let api = v.as_str().unwrap_or("");
-                if api != crate::rpc::api::API_VERSION {
+                if api != crate::wire::names::API_VERSION {
                     out(&format!(
                         "Sorry, this version of supervisorctl expects to talk to a server with API version {}, but the remote version is {api}.",
-                        crate::rpc::api::API_VERSION
+                        crate::wire::names::API_VERSION
                     ));
                     self.exitstatus = status::NOT_INSTALLED;
                     return Ok(false);
@@ -157,7 +157,7 @@ impl Ctl {
     pub fn complete_info(&mut self) -> Vec<(String, String)> {
         if self.complete_cache.is_none() {
             let infos = match self.client().call("supervisor.getAllProcessInfo", &[]) {
-                Ok(crate::rpc::xmlrpc::Value::Array(items)) => items
+                Ok(crate::wire::xmlrpc::Value::Array(items)) => items
                     .iter()
                     .map(|i| {
                         let s = |k| i.get(k).and_then(|v| v.as_str()).unwrap_or("").to_string();

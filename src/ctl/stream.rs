@@ -6,7 +6,7 @@ use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 
 use super::client::{CallError, Conn};
 use super::{out, status, CmdResult, Ctl};
-use crate::rpc::xmlrpc::Value;
+use crate::wire::xmlrpc::Value;
 
 /// Ctrl-C becomes a readable byte on this pipe while a stream is followed.
 fn interrupt_pipe() -> Option<OwnedFd> {

@@ -17,7 +17,7 @@ pub enum Target {
 
 /// `group:process`, `group:*`, `group:`, or `name` (meaning `name:name`).
 pub fn lookup(sup: &Supervisor, namespec: &str) -> Option<Target> {
-    let (group, process) = crate::rpc::api::split_namespec(namespec);
+    let (group, process) = crate::wire::names::split_namespec(namespec);
     let g = sup.groups.iter().find(|g| g.config.name == group)?;
     let Some(process) = process else { return Some(Target::Group(group.to_string())) };
     g.members
@@ -30,7 +30,7 @@ pub fn lookup(sup: &Supervisor, namespec: &str) -> Option<Target> {
 fn sorted_members(sup: &Supervisor, members: &[ProcId]) -> Vec<ProcId> {
     let mut ids: Vec<ProcId> = members.to_vec();
     crate::sort::sort_by(&mut ids, |a, b| {
-        let key = |id: &ProcId| sup.procs.get(id).map(|m| (m.proc.config.priority, m.proc.config.name.clone()));
+        let key = |id: &ProcId| sup.procs.get(id).map(|m| (m.proc.config.priority, m.proc.config.name.as_str()));
         key(a).cmp(&key(b))
     });
     ids
@@ -54,7 +54,10 @@ pub fn lexical_order(sup: &Supervisor) -> Vec<ProcId> {
     let mut out = Vec::new();
     for g in groups {
         let mut ids = g.members.clone();
-        crate::sort::sort_by_key(&mut ids, |id| sup.procs.get(id).map(|m| m.proc.config.name.clone()));
+        crate::sort::sort_by(&mut ids, |a, b| {
+            let name = |id| sup.procs.get(id).map(|m| m.proc.config.name.as_str());
+            name(a).cmp(&name(b))
+        });
         out.extend(ids);
     }
     out
@@ -143,9 +146,9 @@ pub fn log_path(sup: &Supervisor, id: ProcId, stderr: bool) -> Option<PathBuf> {
 pub fn memory_tail(sup: &Supervisor, id: ProcId, stderr: bool) -> Option<&super::MemoryTail> {
     let m = sup.procs.get(&id)?;
     if stderr {
-        m.stderr.memory.as_ref()
+        m.stderr.memory.as_deref()
     } else {
-        m.stdout.memory.as_ref()
+        m.stdout.memory.as_deref()
     }
 }
 

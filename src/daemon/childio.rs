@@ -1,12 +1,17 @@
 //! A child's pipes: reading its stdout and stderr into logs, events and the listener
 //! protocol, and writing to its stdin without blocking the loop.
 
-use std::os::fd::OwnedFd;
+use std::os::fd::{AsFd, OwnedFd};
 
 use super::events::Kind;
+use super::logfile::Splice;
 use super::output::{strip_ansi, Channel};
 use super::supervisor::{ProcId, Source, Supervisor, Timer};
 use crate::config::LogLevel;
+
+/// The most one splice asks for: the pipe size the fast path sets (pipe-max-size's
+/// default), so one call can empty a full pipe.
+pub(crate) const SPLICE_CHUNK: usize = 1 << 18;
 
 fn log_path_text(p: &Option<std::path::PathBuf>) -> String {
     p.as_ref().map(|p| p.display().to_string()).unwrap_or_default()
@@ -21,6 +26,11 @@ impl Supervisor {
         // written after the exit, and is not waited for.
         const DRAIN_BYTES: usize = 1 << 20;
         let slot = channel as usize;
+        if self.bytes_unneeded(id, channel)
+            && self.splice_child(id, channel, if drain { DRAIN_BYTES } else { 4 * SPLICE_CHUNK })
+        {
+            return;
+        }
         let mut buf = std::mem::take(&mut self.read_buf);
         let mut reads = 0;
         while let Some(Some((_, fd))) = self.procs.get(&id).map(|m| &m.pipes[slot]) {
@@ -42,6 +52,65 @@ impl Supervisor {
             }
         }
         self.read_buf = buf;
+    }
+
+    /// Whether nothing in the daemon needs to see a channel's bytes: they only go to its
+    /// log file. No listener protocol, no events, no capture mode, no ANSI stripping,
+    /// no syslog, no copy in the main log at debug level. (Anything added to the output
+    /// path that looks at the bytes belongs here too.)
+    pub(crate) fn bytes_unneeded(&self, id: ProcId, channel: Channel) -> bool {
+        let Some(m) = self.procs.get(&id) else { return false };
+        let (cfg, log) = match channel {
+            Channel::Stdout => (&m.proc.config.stdout, &m.stdout),
+            Channel::Stderr => (&m.proc.config.stderr, &m.stderr),
+        };
+        let log_kind = if channel == Channel::Stdout { Kind::ProcessLogStdout } else { Kind::ProcessLogStderr };
+        log.file_only()
+            && !(channel == Channel::Stdout && m.listener.is_some())
+            && !(cfg.events_enabled && self.bus.wants(log_kind))
+            && cfg.capture_maxbytes <= 0
+            && !self.cfg.supervisord.strip_ansi
+            && !self.log.enabled(LogLevel::Debug)
+    }
+
+    /// The fast path of `read_child`: up to `budget` bytes moved pipe -> file by
+    /// splice(2). Returns false, having moved nothing further, when the read/write path
+    /// must take over (splicing unsupported there, or a write error to report).
+    fn splice_child(&mut self, id: ProcId, channel: Channel, budget: usize) -> bool {
+        let slot = channel as usize;
+        let mut moved = 0;
+        while moved < budget {
+            let Some(m) = self.procs.get_mut(&id) else { return true };
+            let Some((_, fd)) = &m.pipes[slot] else { return true };
+            let log = match channel {
+                Channel::Stdout => &mut m.stdout,
+                Channel::Stderr => &mut m.stderr,
+            };
+            let want = SPLICE_CHUNK.min(budget - moved);
+            match log.splice_from(fd.as_fd(), want) {
+                Splice::Moved(n, rotated) => {
+                    moved += n;
+                    if log.failing {
+                        self.report_write(id, channel, Ok(()));
+                    }
+                    // Less than asked: the pipe is empty, unless a rotation cut it short.
+                    if n < want && !rotated {
+                        break;
+                    }
+                }
+                Splice::Empty => break,
+                Splice::Eof => {
+                    self.close_pipe(id, slot);
+                    break;
+                }
+                Splice::Unsupported => return false,
+                Splice::Failed(e) => {
+                    self.report_write(id, channel, Err(e));
+                    return false;
+                }
+            }
+        }
+        true
     }
 
     /// Writes to a child's stdin; what the pipe cannot take now is buffered and written
@@ -149,7 +218,8 @@ impl Supervisor {
             return;
         }
         let Some(m) = self.procs.get_mut(&id) else { return };
-        let (to_log, captured) = m.capture[channel as usize].feed(data, usize::try_from(capture_max).unwrap_or(0));
+        let (to_log, captured) =
+            m.capture.get_or_insert_default()[channel as usize].feed(data, usize::try_from(capture_max).unwrap_or(0));
         self.log_output(id, channel, &to_log);
         for text in captured {
             let kind = if channel == Channel::Stdout {
@@ -207,25 +277,13 @@ impl Supervisor {
             Channel::Stdout => &mut m.stdout,
             Channel::Stderr => &mut m.stderr,
         };
-        match log.write(data) {
-            Err(e) if !log.failing => {
-                log.failing = true;
-                let msg = format!(
-                    "could not write the {} log of {} ({}): {e}; output is lost until writing works again",
-                    channel.name(),
-                    m.proc.config.name,
-                    log_path_text(&log.path)
-                );
-                log::error!("{msg}");
-            }
-            Ok(()) if log.failing => {
-                log.failing = false;
-                let path = log_path_text(&log.path);
-                let msg = format!("writing the {} log of {} ({path}) again", channel.name(), m.proc.config.name);
-                log::info!("{msg}");
-            }
-            _ => {}
-        }
+        let written = log.write(data);
+        self.report_write(id, channel, written);
+        let Some(m) = self.procs.get_mut(&id) else { return };
+        let log = match channel {
+            Channel::Stdout => &mut m.stdout,
+            Channel::Stderr => &mut m.stderr,
+        };
         if let Some(lines) = log.lines.as_mut().filter(|l| !l.timer_armed) {
             if let Some(at) = lines.deadline() {
                 lines.timer_armed = true;
@@ -243,6 +301,35 @@ impl Supervisor {
         if debug {
             let name = crate::config::ini::py_repr(&m.proc.config.name);
             log::debug!("{name} {} output:\n{}", channel.name(), super::output::mainlog_text(data));
+        }
+    }
+
+    /// Reports a log write that failed, once until writing works again, and then that
+    /// it works again.
+    fn report_write(&mut self, id: ProcId, channel: Channel, result: std::io::Result<()>) {
+        let Some(m) = self.procs.get_mut(&id) else { return };
+        let log = match channel {
+            Channel::Stdout => &mut m.stdout,
+            Channel::Stderr => &mut m.stderr,
+        };
+        match result {
+            Err(e) if !log.failing => {
+                log.failing = true;
+                let msg = format!(
+                    "could not write the {} log of {} ({}): {e}; output is lost until writing works again",
+                    channel.name(),
+                    m.proc.config.name,
+                    log_path_text(&log.path)
+                );
+                log::error!("{msg}");
+            }
+            Ok(()) if log.failing => {
+                log.failing = false;
+                let path = log_path_text(&log.path);
+                let msg = format!("writing the {} log of {} ({path}) again", channel.name(), m.proc.config.name);
+                log::info!("{msg}");
+            }
+            _ => {}
         }
     }
 }

@@ -3,7 +3,6 @@
 //! never shows two programs' output mixed inside a line; and a bounded copy in memory,
 //! so tail and readLog keep working on a target that cannot be read back.
 
-use std::collections::VecDeque;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use crate::config::LineFormat;
@@ -56,19 +55,28 @@ impl Lines {
     pub fn feed(&mut self, data: &[u8], now: Instant, out: &mut Vec<u8>) {
         let time = matches!(self.mode, Mode::Json(_)).then(|| rfc3339(SystemTime::now()));
         let time = time.as_deref().unwrap_or("");
-        let mut rest = data;
-        while let Some(nl) = rest.iter().position(|&b| b == b'\n') {
-            if self.held.is_empty() {
-                self.emit(&rest[..nl], time, out);
+        let mut start = 0;
+        if let Mode::Text(prefix) = &self.mode {
+            // Room for a prefix every 32 bytes: one allocation per chunk in practice.
+            out.reserve(data.len() + self.held.len() + (data.len() / 32 + 1) * (prefix.len() + 1));
+        }
+        for nl in memchr::memchr_iter(b'\n', data) {
+            if let (Mode::Text(prefix), true) = (&self.mode, self.held.is_empty()) {
+                // The common case, a whole line in this chunk: two copies.
+                out.extend_from_slice(prefix);
+                out.extend_from_slice(&data[start..=nl]);
+            } else if self.held.is_empty() {
+                self.emit(&data[start..nl], time, out);
             } else {
                 let mut line = std::mem::take(&mut self.held);
-                line.extend_from_slice(&rest[..nl]);
+                line.extend_from_slice(&data[start..nl]);
                 self.emit(&line, time, out);
                 line.clear();
                 self.held = line;
             }
-            rest = &rest[nl + 1..];
+            start = nl + 1;
         }
+        let rest = &data[start..];
         let mut fresh = self.held.is_empty();
         self.held.extend_from_slice(rest);
         // A line longer than the bound goes out in pieces of the bound.
@@ -170,21 +178,28 @@ pub fn rfc3339(t: SystemTime) -> String {
 
 /// The last bytes written to a console target, addressed like a file that only grows:
 /// offsets count every byte ever written, and what fell out of the window reads as
-/// absent.
+/// absent. A ring of `MEMORY_TAIL` bytes, allocated on first use.
 #[derive(Debug, Default)]
 pub struct MemoryTail {
-    buf: VecDeque<u8>,
+    ring: Vec<u8>,
     /// Bytes written since the start (or the last clear): the size of the "file".
     total: u64,
 }
 
 impl MemoryTail {
     pub fn push(&mut self, data: &[u8]) {
+        if self.ring.is_empty() {
+            self.ring = vec![0; MEMORY_TAIL];
+        }
+        // Of more than the ring holds, only the end stays.
+        let skipped = data.len().saturating_sub(MEMORY_TAIL);
+        self.total += skipped as u64;
+        let data = &data[skipped..];
+        let at = (self.total % MEMORY_TAIL as u64) as usize;
+        let first = data.len().min(MEMORY_TAIL - at);
+        self.ring[at..at + first].copy_from_slice(&data[..first]);
+        self.ring[..data.len() - first].copy_from_slice(&data[first..]);
         self.total += data.len() as u64;
-        let data = &data[data.len().saturating_sub(MEMORY_TAIL)..];
-        let over = (self.buf.len() + data.len()).saturating_sub(MEMORY_TAIL);
-        self.buf.drain(..over);
-        self.buf.extend(data);
     }
 
     pub fn size(&self) -> u64 {
@@ -193,19 +208,22 @@ impl MemoryTail {
 
     /// Up to `len` bytes from offset `start`; bytes no longer held are skipped.
     pub fn read(&self, start: u64, len: u64) -> Vec<u8> {
-        let first = self.total - self.buf.len() as u64;
-        let start = start.max(first);
+        let held = self.total.min(MEMORY_TAIL as u64);
+        let start = start.max(self.total - held);
         let end = start.saturating_add(len).min(self.total);
-        if start >= end {
-            return Vec::new();
+        let mut out = Vec::with_capacity(end.saturating_sub(start) as usize);
+        let mut pos = start;
+        while pos < end {
+            let at = (pos % MEMORY_TAIL as u64) as usize;
+            let n = ((end - pos) as usize).min(MEMORY_TAIL - at);
+            out.extend_from_slice(&self.ring[at..at + n]);
+            pos += n as u64;
         }
-        let (a, b) = ((start - first) as usize, (end - first) as usize);
-        self.buf.range(a..b).copied().collect()
+        out
     }
 
     pub fn clear(&mut self) {
-        self.buf = VecDeque::new();
-        self.total = 0;
+        *self = MemoryTail::default();
     }
 }
 
@@ -271,6 +289,12 @@ mod tests {
         m.push(b"world");
         assert_eq!(m.size(), 11);
         assert_eq!(m.read(6, 100), b"world");
+        // Across the ring's end.
+        let mut r = MemoryTail::default();
+        let fill: Vec<u8> = (0..MEMORY_TAIL - 3).map(|i| (i % 251) as u8).collect();
+        r.push(&fill);
+        r.push(b"abcdef");
+        assert_eq!(r.read(r.size() - 8, 100), [&fill[fill.len() - 2..], b"abcdef"].concat());
         let big = vec![b'q'; MEMORY_TAIL + 5];
         m.push(&big);
         assert_eq!(m.size(), 11 + big.len() as u64);

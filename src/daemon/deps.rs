@@ -52,7 +52,7 @@ impl Supervisor {
     }
 
     pub(crate) fn any_dependencies(&self) -> bool {
-        self.procs.values().any(|m| !m.proc.config.supervision.depends_on.is_empty())
+        self.with_dependencies > 0
     }
 
     fn label(&self, id: ProcId) -> String {
@@ -116,8 +116,14 @@ impl Supervisor {
                     None => parts.push(format!("{} (gone)", self.label(pid))),
                 },
                 Err(spec) => {
-                    failed = true;
-                    parts.push(format!("{spec} (not configured)"));
+                    // During an update the group may simply not be added yet.
+                    let view = self.cfg.groups.iter().map(|g| (g.name.as_str(), g.processes.as_slice()));
+                    if crate::config::depends::resolve(view, &spec).is_some() {
+                        parts.push(format!("{spec} (not added yet)"));
+                    } else {
+                        failed = true;
+                        parts.push(format!("{spec} (not configured)"));
+                    }
                 }
             }
         }
@@ -195,7 +201,7 @@ impl Supervisor {
             }
         }
         if self.dependents_stopping(id) {
-            self.log.debug(&format!("{}: stop deferred until its dependents have stopped", self.label(id)));
+            log::debug!("{}: stop deferred until its dependents have stopped", self.label(id));
             self.deferred_stops.insert(id);
             return Ok(());
         }

@@ -5,6 +5,7 @@
 
 use std::fs::{File, OpenOptions};
 use std::io::{self, Write};
+use std::os::fd::{AsRawFd, BorrowedFd};
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 
@@ -17,6 +18,25 @@ pub struct RotatingFile {
     /// Bytes in the current file, tracked so rotation needs no fstat per write.
     size: u64,
     regular: bool,
+    /// The same open file without O_APPEND (splice refuses append-mode targets), made
+    /// at the first splice after each open; `splice_off` once it could not be made.
+    splice_out: Option<File>,
+    splice_off: bool,
+}
+
+/// What one `splice_from` did.
+#[derive(Debug)]
+pub enum Splice {
+    /// Bytes moved from the pipe into the file, and whether that filled the file and
+    /// it was rotated (the splice then stopped at maxbytes, the pipe may hold more).
+    Moved(usize, bool),
+    /// The pipe is empty for now.
+    Empty,
+    /// The pipe's write ends are all closed.
+    Eof,
+    /// Splicing into this target is not possible: read and write instead.
+    Unsupported,
+    Failed(io::Error),
 }
 
 fn open_append(path: &Path) -> io::Result<File> {
@@ -46,6 +66,9 @@ impl RotatingFile {
     /// Opens (creating) `path` for appending. maxbytes <= 0 means never rotate.
     pub fn open(path: &Path, maxbytes: i64, backups: i64) -> io::Result<RotatingFile> {
         let file = open_append(path)?;
+        // A descriptor shared with our own stdout/stderr moves through the shared file
+        // offset: a splice at an offset of its own would be overwritten.
+        let shared = own_std_fd(path).is_some();
         let meta = file.metadata()?;
         Ok(RotatingFile {
             path: path.to_path_buf(),
@@ -54,7 +77,66 @@ impl RotatingFile {
             file,
             maxbytes: u64::try_from(maxbytes).unwrap_or(0),
             backups: u32::try_from(backups.clamp(0, 100_000)).unwrap_or(0),
+            splice_out: None,
+            splice_off: shared,
         })
+    }
+
+    /// Moves up to `max` bytes from `pipe` into the file inside the kernel (splice(2)),
+    /// with the rotation rule of `write` made exact: a splice never goes past maxbytes,
+    /// so every rotated file holds exactly maxbytes.
+    pub fn splice_from(&mut self, pipe: BorrowedFd, max: usize) -> Splice {
+        if !self.regular || self.splice_off {
+            return Splice::Unsupported;
+        }
+        if self.splice_out.is_none() {
+            // Reopened through the descriptor, not the path: the very file `open` got.
+            let own = format!("/proc/self/fd/{}", self.file.as_raw_fd());
+            match OpenOptions::new().write(true).custom_flags(libc::O_CLOEXEC).open(own) {
+                Ok(f) => self.splice_out = Some(f),
+                Err(_) => {
+                    self.splice_off = true;
+                    return Splice::Unsupported;
+                }
+            }
+        }
+        let Some(out) = &self.splice_out else { return Splice::Unsupported };
+        // Written at an explicit offset, the end of the file as it is now: someone may
+        // have truncated it (logrotate's copytruncate) since the last write.
+        match self.file.metadata() {
+            Ok(m) => self.size = m.len(),
+            Err(e) => return Splice::Failed(e),
+        }
+        let room = match self.maxbytes {
+            0 => max,
+            m if self.size < m => usize::try_from(m - self.size).unwrap_or(max).min(max),
+            _ => max,
+        };
+        let mut off = self.size;
+        let flags = rustix::pipe::SpliceFlags::NONBLOCK | rustix::pipe::SpliceFlags::MOVE;
+        let n = loop {
+            match rustix::pipe::splice(pipe, None, out, Some(&mut off), room, flags) {
+                Ok(n) => break n,
+                Err(rustix::io::Errno::INTR) => continue,
+                Err(rustix::io::Errno::AGAIN) => return Splice::Empty,
+                Err(rustix::io::Errno::INVAL | rustix::io::Errno::NOSYS) => {
+                    self.splice_off = true;
+                    return Splice::Unsupported;
+                }
+                Err(e) => return Splice::Failed(e.into()),
+            }
+        };
+        if n == 0 {
+            return Splice::Eof;
+        }
+        self.size += n as u64;
+        let full = self.maxbytes > 0 && self.size >= self.maxbytes;
+        if full {
+            if let Err(e) = self.rotate() {
+                return Splice::Failed(e);
+            }
+        }
+        Splice::Moved(n, full)
     }
 
     pub fn path(&self) -> &Path {
@@ -98,6 +180,7 @@ impl RotatingFile {
             .mode(0o644)
             .custom_flags(libc::O_CLOEXEC | libc::O_TRUNC)
             .open(&self.path)?;
+        self.splice_out = None;
         self.size = 0;
         Ok(())
     }
@@ -105,10 +188,12 @@ impl RotatingFile {
     /// Closes and reopens the path (after logrotate moved the file away).
     pub fn reopen(&mut self) -> io::Result<()> {
         let file = open_append(&self.path)?;
+        self.splice_off |= own_std_fd(&self.path).is_some();
         let meta = file.metadata()?;
         self.regular = meta.is_file();
         self.size = meta.len();
         self.file = file;
+        self.splice_out = None;
         Ok(())
     }
 

@@ -81,6 +81,7 @@ struct Sink {
     syslog: Option<Syslog>,
     echo_stdout: bool,
     json: bool,
+    prefix: String,
     /// Lines logged before the file could be opened (replayed once it is).
     pending: Vec<(LogLevel, String)>,
 }
@@ -133,7 +134,7 @@ impl Sink {
             l.extend_from_slice(b"\"}\n");
             l
         } else {
-            format!("{} {} {msg}\n", timestamp(SystemTime::now()), level.tag()).into_bytes()
+            format!("{}{} {} {msg}\n", self.prefix, timestamp(SystemTime::now()), level.tag()).into_bytes()
         };
         if let Some(f) = &mut self.file {
             // Nowhere better to report a failing log file than stderr.
@@ -161,7 +162,15 @@ impl MainLog {
     /// Installs the logger; it only buffers until `open` is called.
     pub fn buffering(level: LogLevel) -> MainLog {
         if let Ok(mut s) = SINK.lock() {
-            *s = Some(Sink { level, file: None, syslog: None, echo_stdout: false, json: false, pending: Vec::new() });
+            *s = Some(Sink {
+                level,
+                file: None,
+                syslog: None,
+                echo_stdout: false,
+                json: false,
+                prefix: String::new(),
+                pending: Vec::new(),
+            });
         }
         // Fails only when a logger is already installed (a second daemon run in tests).
         let _ = log::set_logger(&FACADE);
@@ -187,6 +196,7 @@ impl MainLog {
             s.level = cfg.loglevel;
             s.echo_stdout = echo_stdout;
             s.json = cfg.log_json;
+            s.prefix.clone_from(&cfg.log_prefix);
             s.file = file;
             s.syslog = syslog;
             for (level, msg) in std::mem::take(&mut s.pending) {

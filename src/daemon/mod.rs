@@ -31,7 +31,7 @@ use std::path::{Path, PathBuf};
 
 use crate::config::{self, ServerConfig};
 use mainlog::MainLog;
-pub(crate) use process::State;
+pub(crate) use process::{Process, State};
 pub(crate) use reactor::{shrink_map, TimerId};
 pub(crate) use supervisor::{wall_now, Group, Managed, Mood, ProcId, Source, Supervisor, Timer};
 
@@ -101,6 +101,8 @@ fn load(path: &Path, args: &options::Args) -> Result<ServerConfig, String> {
 
 fn run(progname: &str, path: &Path, args: options::Args, cfg: ServerConfig) -> i32 {
     lifecycle::ensure_std_fds();
+    // Before anything else opens descriptors: the lower the slots, the cheaper a spawn.
+    crate::sys::reserve_spawn_fds();
     let (critical, user_info) = match lifecycle::set_user(&cfg.supervisord) {
         Ok(lines) => lines,
         Err(msg) => return usage_error(progname, &msg),

@@ -68,7 +68,7 @@ pub struct Args {
     /// print the version and exit
     #[argh(switch, short = 'v')]
     pub version: bool,
-    /// check the config: print the effective groups and processes, start nothing
+    /// check the config (and that each command splits as the spawn will): print the effective groups and processes, start nothing
     #[argh(switch)]
     pub check: bool,
 }
@@ -141,7 +141,10 @@ fn help_text() -> String {
             s.push_str(
                 "\nLong options may also be written as the reference spells them \
                  (--logfile_maxbytes, --logfile_backups, --strip_ansi, --profile_options),\n\
-                 with '=' (--configuration=FILE), or as a unique prefix (--config FILE).\n",
+                 with '=' (--configuration=FILE), or as a unique prefix (--config FILE).\n\n\
+                 Each [inet_http_server]/[unix_http_server] serves XML-RPC (/RPC2), the web UI\n\
+                 (/, tail.html, mainlog.html), /logtail, /ok.html, the status as JSON\n\
+                 (/api/status) and Prometheus metrics (/metrics), all with its credentials.\n",
             );
             s
         }

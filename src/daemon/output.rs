@@ -6,7 +6,7 @@ use std::io;
 use std::path::{Path, PathBuf};
 
 use super::console::{Lines, MemoryTail};
-use super::logfile::RotatingFile;
+use super::logfile::{RotatingFile, Splice};
 use crate::config::{is_console_path, ChannelLogConfig, LogTarget};
 
 /// A child's output stream; the value is its slot in per-process arrays.
@@ -32,13 +32,15 @@ pub struct ChannelLog {
     maxbytes: i64,
     backups: i64,
     pub syslog: bool,
-    file: Option<RotatingFile>,
+    /// Boxed like `lines` and `memory`: thousands of programs pay only a pointer each
+    /// for what most of them do not have.
+    file: Option<Box<RotatingFile>>,
     /// Writes are failing (disk full, ...): reported once, not per write.
     pub failing: bool,
     /// Whole-line formatting for a console target (our `*_log_prefix`/`log_format`).
-    pub lines: Option<Lines>,
+    pub lines: Option<Box<Lines>>,
     /// What tail and readLog read for a console target, which cannot be read back.
-    pub memory: Option<MemoryTail>,
+    pub memory: Option<Box<MemoryTail>>,
     formatted: Vec<u8>,
 }
 
@@ -143,8 +145,12 @@ impl ChannelLog {
             syslog: cfg.syslog,
             file: None,
             failing: false,
-            lines: cfg.lines.as_ref().filter(|_| console).map(|f| Lines::new(f, program, group, channel.name())),
-            memory: console.then(MemoryTail::default),
+            lines: cfg
+                .lines
+                .as_ref()
+                .filter(|_| console)
+                .map(|f| Box::new(Lines::new(f, program, group, channel.name()))),
+            memory: console.then(Box::default),
             formatted: Vec::new(),
             path,
         }
@@ -197,7 +203,7 @@ impl ChannelLog {
     pub fn open(&mut self) -> io::Result<()> {
         self.file = None;
         if let Some(p) = &self.path {
-            self.file = Some(RotatingFile::open(p, self.maxbytes, self.backups)?);
+            self.file = Some(Box::new(RotatingFile::open(p, self.maxbytes, self.backups)?));
         }
         Ok(())
     }
@@ -231,6 +237,24 @@ impl ChannelLog {
         if self.formatted.capacity() > 4 * super::console::MAX_LINE {
             self.formatted = Vec::new();
         }
+    }
+
+    /// Moves output from the pipe to the log file in the kernel (see
+    /// `RotatingFile::splice_from`); Unsupported without a file or off syslog.
+    pub fn splice_from(&mut self, pipe: std::os::fd::BorrowedFd, max: usize) -> Splice {
+        if !self.file_only() {
+            return Splice::Unsupported;
+        }
+        match &mut self.file {
+            Some(f) => f.splice_from(pipe, max),
+            None => Splice::Unsupported,
+        }
+    }
+
+    /// Whether the channel's bytes go to a file unchanged and nowhere else (no syslog,
+    /// no console line formatting, no in-memory tail), where splice can take them.
+    pub fn file_only(&self) -> bool {
+        self.path.is_some() && !self.syslog && self.lines.is_none() && self.memory.is_none()
     }
 
     pub fn reopen(&mut self) -> io::Result<()> {

@@ -245,6 +245,9 @@ impl Supervisor {
     /// Drops the probes of a process that is going away (its timers too).
     pub(crate) fn forget_probes(&mut self, proc_id: ProcId) {
         let ids: Vec<u64> = self.probes.running.iter().filter(|(_, p)| p.proc_id == proc_id).map(|(i, _)| *i).collect();
+        if !ids.is_empty() {
+            self.reactor.retain_timers(|t| !matches!(t, Timer::ProbeTimeout(x) if ids.contains(x)));
+        }
         for id in ids {
             if let Some(p) = self.probes.running.remove(&id) {
                 match p.how {

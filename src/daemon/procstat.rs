@@ -40,7 +40,13 @@ fn parse_stat(text: &str) -> Option<Stat> {
 
 fn count_fds(pid: u32) -> Option<u64> {
     let dir = if pid == 0 { "/proc/self/fd".to_string() } else { format!("/proc/{pid}/fd") };
-    Some(std::fs::read_dir(dir).ok()?.count() as u64)
+    // Since Linux 6.2 the directory's size is its number of fds: one stat, no listing.
+    // Before, the size is 0 and the entries are counted.
+    match std::fs::metadata(&dir) {
+        Ok(m) if m.len() > 0 => Some(m.len()),
+        Ok(_) => Some(std::fs::read_dir(dir).ok()?.count() as u64),
+        Err(_) => None,
+    }
 }
 
 /// Seconds since the epoch at boot, from /proc/stat's btime.
@@ -58,9 +64,14 @@ pub struct Sampler {
 
 impl Sampler {
     /// One process's usage now (`pid` 0 means the daemon itself); None when it is gone.
-    pub fn sample(&mut self, pid: u32, now: Instant) -> Option<Usage> {
+    /// Counting fds is one more /proc lookup per process: only when `fds` is asked for.
+    pub fn sample(&mut self, pid: u32, now: Instant, fds: bool) -> Option<Usage> {
         let path = if pid == 0 { "/proc/self/stat".to_string() } else { format!("/proc/{pid}/stat") };
-        let stat = parse_stat(&std::fs::read_to_string(path).ok()?)?;
+        // One read into a stack buffer: the line is well under 1 KiB, and this runs
+        // for every process of every scrape.
+        let mut buf = [0u8; 1024];
+        let n = std::fs::File::open(path).and_then(|mut f| std::io::Read::read(&mut f, &mut buf)).ok()?;
+        let stat = parse_stat(std::str::from_utf8(&buf[..n]).ok()?)?;
         let hz = rustix::param::clock_ticks_per_second().max(1) as f64;
         if self.boot.is_none() {
             self.boot = boot_time();
@@ -81,7 +92,7 @@ impl Sampler {
             cpu_percent,
             rss_bytes: stat.rss_pages * rustix::param::page_size() as u64,
             threads: stat.threads,
-            fds: count_fds(pid),
+            fds: if fds { count_fds(pid) } else { None },
             start_time,
         })
     }
@@ -109,11 +120,11 @@ mod tests {
     fn samples_itself_and_measures_cpu_between_samples() {
         let mut s = Sampler::default();
         let t0 = Instant::now();
-        let first = s.sample(0, t0).unwrap();
+        let first = s.sample(0, t0, true).unwrap();
         assert!(first.cpu_percent.unwrap() >= 0.0, "over the life so far");
         assert!(first.rss_bytes > 0 && first.threads >= 1 && first.fds.unwrap() >= 3);
-        let later = s.sample(0, t0 + std::time::Duration::from_secs(1)).unwrap();
+        let later = s.sample(0, t0 + std::time::Duration::from_secs(1), true).unwrap();
         assert!(later.cpu_percent.unwrap() >= 0.0);
-        assert!(s.sample(u32::MAX, t0).is_none());
+        assert!(s.sample(u32::MAX, t0, true).is_none());
     }
 }

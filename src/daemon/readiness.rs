@@ -37,9 +37,10 @@ impl Supervisor {
         let name = m.proc.config.name.clone();
         match m.proc.config.supervision.ready {
             Some(Probe::Fd(n)) => {
-                let (r, w) =
-                    rustix::pipe::pipe_with(rustix::pipe::PipeFlags::CLOEXEC | rustix::pipe::PipeFlags::NONBLOCK)
-                        .map_err(|e| format!("cannot make the notification pipe of '{name}': {e}"))?;
+                // Only the daemon's end is non-blocking: the program writes as to any fd.
+                let (r, w) = rustix::pipe::pipe_with(rustix::pipe::PipeFlags::CLOEXEC)
+                    .map_err(|e| format!("cannot make the notification pipe of '{name}': {e}"))?;
+                let _ = rustix::io::ioctl_fionbio(&r, true);
                 let key = self.reactor.add(&r, Source::Ready(id), false).map_err(|e| e.to_string())?;
                 if let Some(m) = self.procs.get_mut(&id) {
                     m.ready_channel = Some(Channel::Fd { fd: r, key, seen: 0 });
@@ -58,7 +59,9 @@ impl Supervisor {
                 // An abstract address: nothing on disk to clean up or to chmod for
                 // another user; unique by daemon pid and a serial.
                 self.notify_serial += 1;
-                let address = format!("supervisor/{}/{}/{name}", std::process::id(), self.notify_serial);
+                // Abstract names end at 107 bytes: a long process name is cut.
+                let short: String = name.chars().take(48).collect();
+                let address = format!("supervisor/{}/{}/{short}", std::process::id(), self.notify_serial);
                 let addr = SocketAddrUnix::new_abstract_name(address.as_bytes()).map_err(|e| e.to_string())?;
                 bind(&fd, &addr).map_err(|e| format!("cannot bind the notify socket of '{name}': {e}"))?;
                 let key = self.reactor.add(&fd, Source::Ready(id), false).map_err(|e| e.to_string())?;
@@ -116,12 +119,12 @@ impl Supervisor {
                     self.ready(id, &format!("newline on notification fd {fdnum}"));
                 } else if n == 0 {
                     self.readiness_close(id);
-                    self.log.warn(&format!("{name} closed its notification fd {fdnum} without writing a newline"));
+                    log::warn!("{name} closed its notification fd {fdnum} without writing a newline");
                 } else if seen > FD_GARBAGE_MAX {
                     self.readiness_close(id);
-                    self.log.warn(&format!(
+                    log::warn!(
                         "{name} wrote {seen} bytes on notification fd {fdnum} without a newline; no longer read"
-                    ));
+                    );
                 }
             }
             Some(Channel::Notify { fd, .. }) => {
@@ -142,11 +145,11 @@ impl Supervisor {
 
     fn on_notify_message(&mut self, id: ProcId, name: &str, msg: &[u8], truncated: bool) {
         let Ok(text) = std::str::from_utf8(msg) else {
-            self.log.warn(&format!("{name}: ignored a notify message that is not UTF-8 ({} bytes)", msg.len()));
+            log::warn!("{name}: ignored a notify message that is not UTF-8 ({} bytes)", msg.len());
             return;
         };
         if truncated {
-            self.log.warn(&format!("{name}: ignored a notify message longer than 4096 bytes"));
+            log::warn!("{name}: ignored a notify message longer than 4096 bytes");
             return;
         }
         let mut ready = false;
@@ -163,12 +166,12 @@ impl Supervisor {
                     Ok(pid) => self
                         .log
                         .debug(&format!("{name}: MAINPID={pid} noted; the spawned pid stays the one supervised")),
-                    Err(_) => self.log.warn(&format!("{name}: ignored a bad MAINPID in a notify message")),
+                    Err(_) => log::warn!("{name}: ignored a bad MAINPID in a notify message"),
                 },
                 Some((_, _)) => {}
                 None => {
                     let shown: String = line.chars().filter(|c| !c.is_control()).take(60).collect();
-                    self.log.warn(&format!("{name}: ignored a notify line without '=': {shown:?}"));
+                    log::warn!("{name}: ignored a notify line without '=': {shown:?}");
                 }
             }
         }
@@ -205,7 +208,7 @@ impl Supervisor {
         if matched {
             let text = pattern.text.clone();
             m.ready_line.clear();
-            self.ready(id, &format!("output matched ready_log_line {text:?}"));
+            self.ready(id, &format!("output matched ready_log_line '{text}'"));
         }
     }
 }

@@ -7,66 +7,11 @@ use std::collections::VecDeque;
 
 use super::info::{all_config_info, process_info, read_file, read_log, tail_file, tail_log};
 use super::xmlrpc::{Fault, Value};
+// The shared vocabulary lives in crate::wire; these names keep `api::fault` etc. working.
 use crate::daemon::api as d;
 use crate::daemon::{Mood, ProcId, State, Supervisor};
-
-pub const API_VERSION: &str = "3.0";
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Code {
-    UnknownMethod = 1,
-    IncorrectParameters = 2,
-    BadArguments = 3,
-    SignatureUnsupported = 4,
-    ShutdownState = 6,
-    BadName = 10,
-    BadSignal = 11,
-    NoFile = 20,
-    NotExecutable = 21,
-    Failed = 30,
-    AbnormalTermination = 40,
-    SpawnError = 50,
-    AlreadyStarted = 60,
-    NotRunning = 70,
-    Success = 80,
-    AlreadyAdded = 90,
-    StillRunning = 91,
-    CantReread = 92,
-}
-
-impl Code {
-    pub fn name(self) -> &'static str {
-        match self {
-            Code::UnknownMethod => "UNKNOWN_METHOD",
-            Code::IncorrectParameters => "INCORRECT_PARAMETERS",
-            Code::BadArguments => "BAD_ARGUMENTS",
-            Code::SignatureUnsupported => "SIGNATURE_UNSUPPORTED",
-            Code::ShutdownState => "SHUTDOWN_STATE",
-            Code::BadName => "BAD_NAME",
-            Code::BadSignal => "BAD_SIGNAL",
-            Code::NoFile => "NO_FILE",
-            Code::NotExecutable => "NOT_EXECUTABLE",
-            Code::Failed => "FAILED",
-            Code::AbnormalTermination => "ABNORMAL_TERMINATION",
-            Code::SpawnError => "SPAWN_ERROR",
-            Code::AlreadyStarted => "ALREADY_STARTED",
-            Code::NotRunning => "NOT_RUNNING",
-            Code::Success => "SUCCESS",
-            Code::AlreadyAdded => "ALREADY_ADDED",
-            Code::StillRunning => "STILL_RUNNING",
-            Code::CantReread => "CANT_REREAD",
-        }
-    }
-}
-
-/// `NAME` or `NAME: extra`, as the reference's RPCError builds its text.
-pub fn fault(code: Code, extra: Option<&str>) -> Fault {
-    let string = match extra {
-        Some(e) => format!("{}: {e}", code.name()),
-        None => code.name().to_string(),
-    };
-    Fault { code: code as i32, string }
-}
+pub use crate::wire::faults::{fault, Code};
+pub use crate::wire::names::{namespec, split_namespec, API_VERSION};
 
 type Res = Result<Value, Fault>;
 
@@ -477,25 +422,6 @@ fn system_call(sup: &mut Supervisor, method: &str, p: &[Value]) -> Result<Outcom
             })
         }
         _ => Err(fault(Code::UnknownMethod, None)),
-    }
-}
-
-/// Splits `group:process`, `group:*` or `group:` (process None), and `name` (meaning
-/// `name:name`): the daemon resolves names this way, and supervisorctl words its
-/// errors the same way.
-pub fn split_namespec(namespec: &str) -> (&str, Option<&str>) {
-    match namespec.split_once(':') {
-        Some((g, p)) if p.is_empty() || p == "*" => (g, None),
-        Some((g, p)) => (g, Some(p)),
-        None => (namespec, Some(namespec)),
-    }
-}
-
-pub fn namespec(group: &str, name: &str) -> String {
-    if group == name {
-        name.to_string()
-    } else {
-        format!("{group}:{name}")
     }
 }
 

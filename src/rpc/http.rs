@@ -137,6 +137,13 @@ pub const SERVER: &str = concat!("supervisor/", env!("CARGO_PKG_VERSION"));
 
 /// A complete response with Content-Length.
 pub fn response(status: u16, headers: &[(&str, &str)], body: &[u8], keep_alive: bool, version: u8) -> Vec<u8> {
+    let mut out = head(status, headers, body.len(), keep_alive, version).into_bytes();
+    out.extend_from_slice(body);
+    out
+}
+
+/// The status line and headers of a response whose body is `len` bytes.
+pub fn head(status: u16, headers: &[(&str, &str)], len: usize, keep_alive: bool, version: u8) -> String {
     let mut head = format!(
         "HTTP/1.{version} {status} {}\r\nServer: {SERVER}\r\nDate: {}\r\n",
         reason(status),
@@ -145,16 +152,14 @@ pub fn response(status: u16, headers: &[(&str, &str)], body: &[u8], keep_alive: 
     for (k, v) in headers {
         head.push_str(&format!("{k}: {v}\r\n"));
     }
-    head.push_str(&format!("Content-Length: {}\r\n", body.len()));
+    head.push_str(&format!("Content-Length: {len}\r\n"));
     if !keep_alive {
         head.push_str("Connection: close\r\n");
     } else if version == 0 {
         head.push_str("Connection: Keep-Alive\r\n");
     }
     head.push_str("\r\n");
-    let mut out = head.into_bytes();
-    out.extend_from_slice(body);
-    out
+    head
 }
 
 /// An HTML error page, as a complete response that closes the connection.

@@ -5,18 +5,7 @@ use super::api::{fault, Code};
 use super::xmlrpc::{Fault, Value};
 use crate::config::{GroupConfig, LogTarget, ProcessConfig};
 use crate::daemon::{ProcId, State, Supervisor};
-
-/// `H:MM:SS`, or `N day(s), H:MM:SS` (Python's timedelta).
-pub fn uptime(secs: i64) -> String {
-    let secs = secs.max(0);
-    let (days, rem) = (secs / 86_400, secs % 86_400);
-    let hms = format!("{}:{:02}:{:02}", rem / 3600, rem % 3600 / 60, rem % 60);
-    match days {
-        0 => hms,
-        1 => format!("1 day, {hms}"),
-        n => format!("{n} days, {hms}"),
-    }
-}
+pub use crate::wire::uptime;
 
 /// `Nov 21 05:37 AM` in local time.
 pub fn short_local_time(secs: i64) -> String {
@@ -35,6 +24,39 @@ pub fn capped(v: i64) -> i64 {
     v.clamp(i64::from(i32::MIN), i64::from(i32::MAX))
 }
 
+/// getProcessInfo's description: pid and uptime, the error, or when it stopped.
+pub fn description(p: &crate::daemon::Process, now: i64) -> String {
+    let (start, stop) = (capped(p.start_wall), capped(p.stop_wall));
+    // Our additions ride in the description, which clients only display: what a start
+    // waits for, the health verdict, sd_notify's STATUS=.
+    let extra = [p.health.as_deref(), p.notify_status.as_deref()]
+        .into_iter()
+        .flatten()
+        .map(|s| format!(", {s}"))
+        .collect::<String>();
+    match p.state {
+        State::Running => format!("pid {}, uptime {}{extra}", p.pid, uptime(now - start)),
+        State::Starting if p.waiting.is_some() => {
+            format!("waiting for {}", p.waiting.as_deref().unwrap_or_default())
+        }
+        State::Starting if p.pid != 0 && p.last_probe_failure.is_some() => {
+            format!("pid {}, not ready yet: {}", p.pid, p.last_probe_failure.as_deref().unwrap_or_default())
+        }
+        State::Fatal | State::Backoff => match p.spawnerr.as_deref() {
+            None | Some("") => format!("unknown error (try \"tail {}\")", p.config.name),
+            Some(e) => e.to_string(),
+        },
+        State::Stopped | State::Exited => {
+            if start != 0 {
+                short_local_time(stop)
+            } else {
+                "Not started".into()
+            }
+        }
+        _ => String::new(),
+    }
+}
+
 pub fn process_info(sup: &Supervisor, id: ProcId) -> Value {
     let Some(m) = sup.procs.get(&id) else { return Value::Struct(vec![]) };
     let p = &m.proc;
@@ -44,34 +66,7 @@ pub fn process_info(sup: &Supervisor, id: ProcId) -> Value {
     let stdout = path(&m.stdout.path);
     let stderr = path(&m.stderr.path);
     let spawnerr = p.spawnerr.clone().unwrap_or_default();
-    // Our additions ride in the description, which clients only display: what a start
-    // waits for, the health verdict, sd_notify's STATUS=.
-    let extra = [p.health.as_deref(), p.notify_status.as_deref()]
-        .into_iter()
-        .flatten()
-        .map(|s| format!(", {s}"))
-        .collect::<String>();
-    let description = match p.state {
-        State::Running => format!("pid {}, uptime {}{extra}", p.pid, uptime(now - start)),
-        State::Starting if p.waiting.is_some() => {
-            format!("waiting for {}", p.waiting.as_deref().unwrap_or_default())
-        }
-        State::Fatal | State::Backoff => {
-            if spawnerr.is_empty() {
-                format!("unknown error (try \"tail {}\")", p.config.name)
-            } else {
-                spawnerr.clone()
-            }
-        }
-        State::Stopped | State::Exited => {
-            if start != 0 {
-                short_local_time(stop)
-            } else {
-                "Not started".into()
-            }
-        }
-        _ => String::new(),
-    };
+    let description = description(p, now);
     Value::Struct(vec![
         ("name".into(), Value::str(&p.config.name)),
         ("group".into(), Value::str(&p.config.group)),

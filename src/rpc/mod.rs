@@ -9,4 +9,6 @@ pub mod info;
 pub mod server;
 pub mod tail;
 pub mod web;
-pub mod xmlrpc;
+
+// The codec moved to crate::wire; `rpc::xmlrpc` stays a name for it.
+pub use crate::wire::xmlrpc;

@@ -293,6 +293,11 @@ pub fn reopen(sup: &mut Supervisor) {
             let _ = std::fs::remove_file(p);
         }
     }
+    // Connections of the old servers belong to none of the new ones: they count in no
+    // budget, and their further requests are refused (the old credentials are gone).
+    for c in sup.http.conns.values_mut() {
+        c.listener = usize::MAX;
+    }
     let configs = sup.cfg.servers.clone();
     for c in configs {
         match open(std::slice::from_ref(&c)) {
@@ -547,8 +552,19 @@ fn process_input(sup: &mut Supervisor, id: u64) {
 
 /// Appends output to a connection and writes as much as the socket takes now.
 fn queue(sup: &mut Supervisor, id: u64, bytes: Vec<u8>) {
+    queue_from(sup, id, bytes, 0);
+}
+
+/// `queue` of `bytes[start..]`; with nothing else pending the buffer itself becomes
+/// the connection's output, uncopied.
+fn queue_from(sup: &mut Supervisor, id: u64, bytes: Vec<u8>, start: usize) {
     if let Some(c) = sup.http.conns.get_mut(&id) {
-        c.out.extend_from_slice(&bytes);
+        if c.out_pos == c.out.len() {
+            c.out = bytes;
+            c.out_pos = start;
+        } else {
+            c.out.extend_from_slice(&bytes[start..]);
+        }
     }
     flush(sup, id);
 }
@@ -710,12 +726,29 @@ fn answer_as(
         set_state(sup, id, if keep_alive { ConnState::Reading } else { ConnState::Closing });
         return queue(sup, id, finish.answer(result));
     }
-    let body = match &result {
-        Ok(v) => xmlrpc::response(v),
-        Err(f) => xmlrpc::fault(f),
+    // The body is written after room for the head, which goes right before it: a
+    // big answer is then built in place and handed to the connection without a copy.
+    const HEAD_ROOM: usize = 256;
+    let mut buf = String::new();
+    buf.push_str(&" ".repeat(HEAD_ROOM));
+    match &result {
+        Ok(v) => xmlrpc::response_into(v, &mut buf),
+        Err(f) => buf.push_str(&xmlrpc::fault(f)),
     };
     set_state(sup, id, if keep_alive { ConnState::Reading } else { ConnState::Closing });
-    queue(sup, id, http::response(200, &[("Content-Type", "text/xml")], body.as_bytes(), keep_alive, version));
+    let head = http::head(200, &[("Content-Type", "text/xml")], buf.len() - HEAD_ROOM, keep_alive, version);
+    let mut bytes = buf.into_bytes();
+    let start = match HEAD_ROOM.checked_sub(head.len()) {
+        Some(start) => {
+            bytes[start..HEAD_ROOM].copy_from_slice(head.as_bytes());
+            start
+        }
+        None => {
+            bytes.splice(..HEAD_ROOM, head.into_bytes());
+            0
+        }
+    };
+    queue_from(sup, id, bytes, start);
 }
 
 /// After every loop iteration: answer parked calls whose wait is over.
@@ -811,9 +844,9 @@ pub fn on_tail_timer(sup: &mut Supervisor, id: u64) {
         let mem = tail.memory_of().and_then(|(p, stderr)| {
             let m = sup.procs.get(&p)?;
             if stderr {
-                m.stderr.memory.as_ref()
+                m.stderr.memory.as_deref()
             } else {
-                m.stdout.memory.as_ref()
+                m.stdout.memory.as_deref()
             }
         });
         let more = tail.more(mem);

@@ -308,3 +308,36 @@ pub fn zombie_children(parent: u32) -> Vec<u32> {
     }
     out
 }
+
+// Config error messages, compared between the reference and ours (config_differential.rs,
+// config_mutants.rs).
+
+/// The reference's message without its "Error: " prefix and location suffix.
+pub fn reference_message(stderr: &str) -> String {
+    let body = stderr.strip_prefix("Error: ").unwrap_or(stderr);
+    let body = body.split("\nFor help, use").next().unwrap_or(body);
+    match body.find(" in section '") {
+        Some(i) => body[..i].to_string(),
+        None => body.to_string(),
+    }
+}
+
+/// Ours, without the "file:line: [section] key: " location prefix.
+pub fn our_message(stderr: &str) -> String {
+    let body = stderr.strip_prefix("Error: ").unwrap_or(stderr);
+    let body = body.split("\nFor help, use").next().unwrap_or(body);
+    match body.find("] ") {
+        Some(i) if body[..i].contains(": [") => {
+            let rest = &body[i + 2..];
+            // Skip "key: " when present.
+            match rest.find(": ") {
+                Some(j) if !rest[..j].contains(' ') => rest[j + 2..].to_string(),
+                _ => rest.to_string(),
+            }
+        }
+        _ => match body.find(": ") {
+            Some(i) if body[..i].contains(".conf") => body[i + 2..].to_string(),
+            _ => body.to_string(),
+        },
+    }
+}

@@ -190,6 +190,15 @@ def ui(base, outdir):
         d.wait(lambda: "%" in d.js("return document.querySelector('tr.proc[data-ns=\"looper\"] td[data-label=CPU]').textContent;"),
                "a CPU figure")
         d.screenshot(os.path.join(outdir, "web-ui.png"))
+        # The same page on a phone-sized window in dark mode.
+        d.s("POST", "/goog/cdp/execute", {"cmd": "Emulation.setEmulatedMedia",
+                                           "params": {"features": [{"name": "prefers-color-scheme", "value": "dark"}]}})
+        d.s("POST", "/window/rect", {"width": 400, "height": 860})
+        d.wait(lambda: d.js("return getComputedStyle(document.body).backgroundColor;") != "rgb(255, 255, 255)",
+               "the dark colours")
+        d.screenshot(os.path.join(outdir, "web-ui-phone-dark.png"))
+        d.s("POST", "/goog/cdp/execute", {"cmd": "Emulation.setEmulatedMedia", "params": {"features": []}})
+        d.s("POST", "/window/rect", {"width": 1200, "height": 900})
         print("ok screenshot", flush=True)
 
         # The stderr tail page follows the file: new lines appear without a reload.

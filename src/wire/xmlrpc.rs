@@ -111,7 +111,7 @@ fn scalar(kind: &str, t: &str) -> Result<Value, String> {
         "string" => Value::Str(t.to_string()),
         "double" => Value::Double(t.trim().parse().map_err(|_| format!("bad double {t:?}"))?),
         "dateTime.iso8601" => Value::DateTime(t.trim().to_string()),
-        "base64" => Value::Base64(super::auth::base64_decode(t).ok_or("bad base64")?),
+        "base64" => Value::Base64(super::base64::base64_decode(t).ok_or("bad base64")?),
         _ => Value::Nil,
     })
 }
@@ -299,6 +299,10 @@ pub fn parse_response(body: &[u8]) -> Result<Result<Value, Fault>, String> {
 }
 
 fn escape(s: &str, out: &mut String) {
+    if !s.contains(['&', '<', '>']) {
+        out.push_str(s);
+        return;
+    }
     for c in s.chars() {
         match c {
             '&' => out.push_str("&amp;"),
@@ -358,7 +362,7 @@ pub fn write_value(v: &Value, out: &mut String) {
         }
         Value::Base64(b) => {
             out.push_str("<value><base64>\n");
-            out.push_str(&super::auth::base64_encode_lines(b));
+            out.push_str(&super::base64::base64_encode_lines(b));
             out.push_str("</base64></value>\n");
         }
         Value::Array(items) => {
@@ -384,10 +388,36 @@ pub fn write_value(v: &Value, out: &mut String) {
 }
 
 pub fn response(v: &Value) -> String {
-    let mut out = String::from("<?xml version='1.0'?>\n<methodResponse>\n<params>\n<param>\n");
-    write_value(v, &mut out);
-    out.push_str("</param>\n</params>\n</methodResponse>\n");
+    let mut out = String::new();
+    response_into(v, &mut out);
     out
+}
+
+/// Appends the response document to `out`, reserving its size first: a big answer
+/// (getAllProcessInfo of thousands) is then written once, without regrowing.
+pub fn response_into(v: &Value, out: &mut String) {
+    out.reserve(size_hint(v) + 128);
+    out.push_str("<?xml version='1.0'?>\n<methodResponse>\n<params>\n<param>\n");
+    write_value(v, out);
+    out.push_str("</param>\n</params>\n</methodResponse>\n");
+}
+
+/// About the encoded size of a value (exact but for escapes and number widths).
+fn size_hint(v: &Value) -> usize {
+    const VALUE: usize = "<value><string></string></value>\n".len();
+    match v {
+        Value::Str(s) | Value::DateTime(s) => VALUE + s.len(),
+        Value::Base64(b) => VALUE + b.len() * 4 / 3 + b.len() / 57 + 4,
+        Value::Array(items) => VALUE + 14 + items.iter().map(size_hint).sum::<usize>(),
+        Value::Struct(members) => {
+            VALUE
+                + members
+                    .iter()
+                    .map(|(k, v)| "<member>\n<name></name>\n</member>\n".len() + k.len() + size_hint(v))
+                    .sum::<usize>()
+        }
+        Value::Int(_) | Value::Bool(_) | Value::Double(_) | Value::Nil => VALUE + 20,
+    }
 }
 
 pub fn fault(f: &Fault) -> String {
