@@ -150,8 +150,7 @@ impl Lines {
                 }
             }
         }
-        let start = whole;
-        let rest = &data[start..];
+        let rest = &data[whole..];
         let mut fresh = self.held.is_empty();
         self.held.extend_from_slice(rest);
         // A line longer than the bound goes out in pieces of the bound.
