@@ -902,7 +902,7 @@ def sc_growth(cfg):
     for n in sizes:
         res["floor"][n] = med([fork_loop_floor(n) for _ in range(max(3, cfg.reps))])
         vlog("growth floor %d: %.3f s" % (n, res["floor"][n]))
-        for impl in IMPLS:
+        for impl in (OURS, REF):
             if impl.key not in cfg.growth_impls:
                 continue
             # The reference is slow at thousands of programs: one repetition there.

@@ -9,6 +9,7 @@ pub mod daemon;
 pub mod echo_conf;
 pub mod pidproxy;
 pub mod rpc;
+pub mod sort;
 pub mod sys;
 pub mod wire;
 

@@ -31,12 +31,12 @@ const DELIBERATE: &[(&str, &str)] = &[
         "a third-party [rpcinterface:x] factory cannot be imported by either; the reference refuses to start, we start with a warning that its methods are missing (the supervisor namespace is always served).",
     ),
     (
-        "ok_ini_inline_comment_truncation.conf",
-        "--check splits every command as the spawn will: this one cannot be split (No closing quotation) and would fail at every start, so --check rejects it naming file:line; the daemon itself accepts the file as the reference does.",
+        "bad_eventlistener_result_handler_supervisor_stdout.conf",
+        "supervisor-stdout's result_handler is built in here (no Python code can be loaded); the reference's venv in this test does not have the plugin, so it cannot import it. With supervisor-stdout installed the reference accepts the file too.",
     ),
     (
-        "ok_expand_lone_s_zero_precision.conf",
-        "--check splits every command as the spawn will: [program:y]'s expansion leaves an unclosed quote and would fail at every start, so --check rejects it; the daemon itself accepts the file as the reference does.",
+        "ok_ini_inline_comment_truncation.conf",
+        "--check splits every command as the spawn will: this one cannot be split (No closing quotation) and would fail at every start, so --check rejects it naming file:line; the daemon itself accepts the file as the reference does.",
     ),
 ];
 
@@ -56,8 +56,10 @@ const OWN_MESSAGES: &[(&str, &str)] = &[
     ),
 ];
 
+/// LC_CTYPE is pinned because Python, started under the C locale, adds LC_CTYPE=C.UTF-8
+/// to its own environment (PEP 538), which a lone %s (the whole mapping) would show.
 fn env_for(cmd: &mut Command) -> &mut Command {
-    cmd.env("SUPERVISOR_TEST_VAR", "hello").env("HOME", "/root")
+    cmd.env("SUPERVISOR_TEST_VAR", "hello").env("HOME", "/root").env("LC_CTYPE", "C.UTF-8")
 }
 
 struct Outcome {

@@ -48,6 +48,17 @@ const DELIBERATE: &[(&str, Explains, &str)] = &[
          file:line, as ok_env_dollar.conf and friends in the corpus",
     ),
     (
+        "--check splits commands",
+        |_, o, r| {
+            r.code == 0
+                && o.code == 2
+                && ["can't parse command", "command is empty"].iter().any(|t| o.stderr.contains(t))
+        },
+        "--check also splits every command the way the spawn will and rejects one that would \
+         fail at every start (an unclosed quote, nothing left); the daemon itself accepts such \
+         a file as the reference does (as in config_differential.rs)",
+    ),
+    (
         "Python plugin factories",
         |_, o, r| {
             r.stderr.contains("cannot be resolved within [rpcinterface:")
@@ -249,6 +260,7 @@ fn ours(path: &Path) -> Outcome {
         .arg("--check")
         .env("SUPERVISOR_TEST_VAR", "hello")
         .env("HOME", "/root")
+        .env("LC_CTYPE", "C.UTF-8")
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -266,6 +278,7 @@ fn reference(paths: &[PathBuf]) -> Vec<Outcome> {
         .args(paths)
         .env("SUPERVISOR_TEST_VAR", "hello")
         .env("HOME", "/root")
+        .env("LC_CTYPE", "C.UTF-8")
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit())

@@ -594,6 +594,20 @@ fn autostart_false_is_not_started() {
     assert!(!log.contains("lazy"), "{log}");
 }
 
+/// Python's int() has no upper bound: startretries past 64 bits starts (the reference
+/// does) and means retrying for good: a fifth spawn (the default 3 gives up after the
+/// fourth) after backoffs of 1+2+3+4 seconds.
+#[test]
+fn startretries_past_64_bits_retries_for_good() {
+    let mut d = Daemon::start(
+        "lc-huge-retries",
+        "[program:flaky]\ncommand=sh -c 'exit 1'\nstartsecs=1\nstartretries=99999999999999999999\n",
+    );
+    assert!(d.wait_log_count("spawned: 'flaky'", 5, Duration::from_secs(40)), "{}", d.log());
+    assert!(!d.log().contains("gave up"), "{}", d.log());
+    assert_eq!(d.stop(), Some(0));
+}
+
 // ---------------------------------------------------------------------------------------
 // The log parser itself.
 

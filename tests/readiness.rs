@@ -180,6 +180,11 @@ fn a_fatal_dependency_leaves_dependents_visibly_waiting() {
     assert!(d.wait_log("web is waiting for db (FATAL)", SOON), "{}", d.log());
     let status = ctl(&d, &["status", "web"]);
     assert!(status.contains("STARTING") && status.contains("waiting for db (FATAL)"), "{status}");
+    // The reference's own supervisorctl shows the same, in its columns.
+    let theirs = stdout(&run(reference_tool("supervisorctl").arg("-c").arg(&d.conf).args(["status", "web"])));
+    assert_eq!(theirs.split_whitespace().collect::<Vec<_>>(), ["web", "STARTING", "waiting", "for", "db", "(FATAL)"]);
+    let theirs = run(reference_tool("supervisorctl").arg("-c").arg(&d.conf).args(["start", "web"]));
+    assert!(stdout(&theirs).contains("web: ERROR (already started)"), "{}", stdout(&theirs));
     // The daemon still serves, and a stop of the waiting program works.
     let out = ctl(&d, &["stop", "web"]);
     assert!(out.contains("web: stopped"), "{out}");
@@ -338,6 +343,9 @@ fn hostile_notify_fd_and_probe_targets_are_bounded_and_logged() {
          s.sendto(b\"no equals sign\", \"\\0\"+a[1:]); time.sleep(100)'\nready=notify\nready_timeout=3\nstartretries=0\n"
     );
     let d = Daemon::start("rdy-hostile", &body);
+    // Between the first failed try and the readiness timeout, status says why.
+    let why = format!("not ready yet: http://127.0.0.1:{silent_port}/ timed out after 1 s");
+    assert!(wait_until(SOON, || ctl(&d, &["status", "silent"]).contains(&why)), "{}", ctl(&d, &["status"]));
     for name in ["silent", "flood", "garbage", "notifyjunk"] {
         assert!(d.wait_log(&format!("gave up: {name} entered FATAL"), SOON), "{name}:\n{}", d.log());
     }
@@ -429,4 +437,23 @@ fn stop_all_stops_dependents_first_and_start_all_lists_every_program() {
     let later = &log[restart..];
     assert!(at(later, "success: a entered RUNNING") < at(later, "spawned: 'b'"), "{later}");
     assert!(at(later, "success: b entered RUNNING") < at(later, "spawned: 'c'"), "{later}");
+}
+
+#[test]
+fn update_starts_added_programs_after_their_dependencies() {
+    let first =
+        format!("{CONTROL}[program:zz]\ncommand=/bin/sh -c 'sleep 0.5; echo up >&3; exec sleep 100'\nready=fd:3\n");
+    let d = Daemon::start("rdy-update", &first);
+    assert!(d.wait_log("success: zz entered RUNNING", SOON), "{}", d.log());
+    // aa sorts (and is added) before bb, which it depends on.
+    let added = "[program:aa]\ncommand=/bin/sleep 100\nstartsecs=0\ndepends_on=bb\n\n\
+                 [program:bb]\ncommand=/bin/sh -c 'sleep 0.5; echo up >&3; exec sleep 100'\nready=fd:3\ndepends_on=zz\n";
+    let text = std::fs::read_to_string(&d.conf).unwrap() + "\n" + added;
+    std::fs::write(&d.conf, text).unwrap();
+    let out = ctl(&d, &["update"]);
+    assert!(out.contains("aa: added process group") && out.contains("bb: added process group"), "{out}");
+    assert!(d.wait_log("success: aa entered RUNNING", SOON), "{}", d.log());
+    let log = d.log();
+    assert!(at(&log, "success: bb entered RUNNING") < at(&log, "spawned: 'aa'"), "{log}");
+    assert!(!log.contains("not configured"), "a group being added is not missing:\n{log}");
 }

@@ -73,7 +73,7 @@ pub fn expand_layered(s: &str, layers: &[&Names], what: &str) -> Result<String, 
     format_mapping(s, layers).map_err(|e| match e {
         FormatError::UnknownName(name) => {
             let mut keys: Vec<&str> = layers.iter().flat_map(|n| n.map.iter().map(|(k, _)| k.as_str())).collect();
-            keys.sort_unstable();
+            crate::sort::sort(&mut keys);
             keys.dedup();
             format!(
                 "Format string {} for {} contains names ({}) which cannot be expanded. Available names: {}",

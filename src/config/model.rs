@@ -204,7 +204,9 @@ pub struct ProcessConfig {
     /// The program's own serverurl; None means AUTO.
     pub serverurl: Option<String>,
     /// Dependencies, readiness, health checks and restart pacing (opt-in keys).
-    pub supervision: super::supervision::Supervision,
+    /// Shared: mostly the defaults, one copy for every program that has them (its size
+    /// would otherwise be paid by each of thousands of programs).
+    pub supervision: std::rc::Rc<super::supervision::Supervision>,
     /// Our addition; always Never for event listeners.
     pub shutdown_on: ShutdownOn,
 }

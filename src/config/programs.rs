@@ -114,7 +114,7 @@ pub(crate) fn groups(r: &Reader, warnings: &mut Vec<String>) -> Result<Vec<Group
         groups.push(fcgi_group(r, section, warnings)?);
     }
 
-    groups.sort_by(|a, b| (a.priority, &a.name).cmp(&(b.priority, &b.name)));
+    crate::sort::sort_by(&mut groups, |a, b| (a.priority, &a.name).cmp(&(b.priority, &b.name)));
     super::depends::check(r, &groups)?;
     Ok(groups)
 }
@@ -162,7 +162,7 @@ fn listener_pool(r: &Reader, section: &str, warnings: &mut Vec<String>) -> Resul
     };
     let listed = r.get_or(section, "events", "", &none)?;
     let mut events: Vec<String> = v::list_of_strings(&listed).iter().map(|e| e.to_uppercase()).collect();
-    events.sort();
+    crate::sort::sort(&mut events);
     events.dedup();
     if events.is_empty() {
         return Err(r.err(section, Some("events"), format!("[{section}] section requires an \"events\" line")));
@@ -381,7 +381,7 @@ fn processes_from_section(
     common.set_str("group_name", group);
 
     let s = section_settings(r, section, &common)?;
-    let supervision = super::supervision::read(r, section, &common)?;
+    let supervision = super::supervision::shared(super::supervision::read(r, section, &common)?);
     let capture = |key: &str| r.typed(section, key, "0", &common, v::byte_size);
     let stdout_capture = capture("stdout_capture_maxbytes")?;
     let stderr_capture = capture("stderr_capture_maxbytes")?;
@@ -460,7 +460,7 @@ fn processes_from_section(
             shutdown_on: s.shutdown_on,
         }));
     }
-    processes.sort_by(|a, b| (a.priority, &a.name).cmp(&(b.priority, &b.name)));
+    crate::sort::sort_by(&mut processes, |a, b| (a.priority, &a.name).cmp(&(b.priority, &b.name)));
     Ok(processes)
 }
 

@@ -68,7 +68,7 @@ pub fn read_with_includes(path: &Path) -> Result<(Ini, Vec<String>, Vec<String>)
             ));
             continue;
         }
-        found.sort();
+        crate::sort::sort(&mut found);
         for file in found {
             infos.push(format!("Included extra file \"{}\" during parsing", file.display()));
             // configparser skips a match it cannot open (a directory, say) silently.

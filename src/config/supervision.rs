@@ -135,6 +135,19 @@ impl Default for Supervision {
     }
 }
 
+thread_local! {
+    static DEFAULTS: std::rc::Rc<Supervision> = std::rc::Rc::new(Supervision::default());
+}
+
+/// `s` to put in a ProcessConfig: the one shared copy when it is the defaults.
+pub fn shared(s: Supervision) -> std::rc::Rc<Supervision> {
+    if s == Supervision::default() {
+        DEFAULTS.with(std::rc::Rc::clone)
+    } else {
+        std::rc::Rc::new(s)
+    }
+}
+
 /// The keys this module reads (for the unknown-key check).
 pub const KEYS: &[&str] = &[
     "depends_on",
@@ -420,7 +433,7 @@ mod config_tests {
         std::fs::write(&path, text).map_err(|e| e.to_string())?;
         let cfg = crate::config::load_server_config(&path).map_err(|e| e.to_string());
         let _ = std::fs::remove_dir_all(&dir);
-        Ok(cfg?.groups[0].processes[0].supervision.clone())
+        Ok((*cfg?.groups[0].processes[0].supervision).clone())
     }
 
     #[test]

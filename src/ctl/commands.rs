@@ -681,7 +681,7 @@ fn reread(ctl: &mut Ctl, arg: &str) -> CmdResult {
             if lines.is_empty() {
                 out("No config updates to processes");
             }
-            lines.sort();
+            crate::sort::sort(&mut lines);
             for (n, what) in lines {
                 out(&format!("{n}: {what}"));
             }
@@ -717,7 +717,7 @@ fn update(ctl: &mut Ctl, arg: &str) -> CmdResult {
     };
     let (added, changed, removed) = diff_lists(&result);
     let mut wanted: Vec<String> = arg.split_whitespace().map(str::to_string).collect();
-    wanted.sort();
+    crate::sort::sort(&mut wanted);
     wanted.dedup();
     if wanted.iter().any(|w| w == "all") {
         wanted.clear();

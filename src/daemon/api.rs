@@ -29,7 +29,7 @@ pub fn lookup(sup: &Supervisor, namespec: &str) -> Option<Target> {
 
 fn sorted_members(sup: &Supervisor, members: &[ProcId]) -> Vec<ProcId> {
     let mut ids: Vec<ProcId> = members.to_vec();
-    ids.sort_by(|a, b| {
+    crate::sort::sort_by(&mut ids, |a, b| {
         let key = |id: &ProcId| sup.procs.get(id).map(|m| (m.proc.config.priority, m.proc.config.name.as_str()));
         key(a).cmp(&key(b))
     });
@@ -50,11 +50,11 @@ pub fn all_by_priority(sup: &Supervisor) -> Vec<ProcId> {
 /// Groups by name, processes by name (getAllProcessInfo, status).
 pub fn lexical_order(sup: &Supervisor) -> Vec<ProcId> {
     let mut groups: Vec<&super::supervisor::Group> = sup.groups.iter().collect();
-    groups.sort_by(|a, b| a.config.name.cmp(&b.config.name));
+    crate::sort::sort_by(&mut groups, |a, b| a.config.name.cmp(&b.config.name));
     let mut out = Vec::new();
     for g in groups {
         let mut ids = g.members.clone();
-        ids.sort_by(|a, b| {
+        crate::sort::sort_by(&mut ids, |a, b| {
             let name = |id| sup.procs.get(id).map(|m| m.proc.config.name.as_str());
             name(a).cmp(&name(b))
         });
@@ -146,9 +146,9 @@ pub fn log_path(sup: &Supervisor, id: ProcId, stderr: bool) -> Option<PathBuf> {
 pub fn memory_tail(sup: &Supervisor, id: ProcId, stderr: bool) -> Option<&super::MemoryTail> {
     let m = sup.procs.get(&id)?;
     if stderr {
-        m.stderr.memory.as_ref()
+        m.stderr.memory.as_deref()
     } else {
-        m.stdout.memory.as_ref()
+        m.stdout.memory.as_deref()
     }
 }
 

@@ -218,7 +218,8 @@ impl Supervisor {
             return;
         }
         let Some(m) = self.procs.get_mut(&id) else { return };
-        let (to_log, captured) = m.capture[channel as usize].feed(data, usize::try_from(capture_max).unwrap_or(0));
+        let (to_log, captured) =
+            m.capture.get_or_insert_default()[channel as usize].feed(data, usize::try_from(capture_max).unwrap_or(0));
         self.log_output(id, channel, &to_log);
         for text in captured {
             let kind = if channel == Channel::Stdout {

@@ -47,7 +47,7 @@ impl Supervisor {
             .map(|(pid, _)| *pid)
             .filter(|pid| self.dependencies(*pid).contains(&Ok(id)))
             .collect();
-        out.sort_unstable();
+        crate::sort::sort(&mut out);
         out
     }
 
@@ -116,8 +116,14 @@ impl Supervisor {
                     None => parts.push(format!("{} (gone)", self.label(pid))),
                 },
                 Err(spec) => {
-                    failed = true;
-                    parts.push(format!("{spec} (not configured)"));
+                    // During an update the group may simply not be added yet.
+                    let view = self.cfg.groups.iter().map(|g| (g.name.as_str(), g.processes.as_slice()));
+                    if crate::config::depends::resolve(view, &spec).is_some() {
+                        parts.push(format!("{spec} (not added yet)"));
+                    } else {
+                        failed = true;
+                        parts.push(format!("{spec} (not configured)"));
+                    }
                 }
             }
         }

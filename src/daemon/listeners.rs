@@ -182,7 +182,7 @@ impl Supervisor {
         let pool = m.proc.config.group.clone();
         let Some(l) = m.listener.as_mut() else { return };
         let in_flight = l.event.take();
-        *l = Listener::default();
+        **l = Listener::default();
         if let Some(item) = in_flight {
             self.rebuffer(&pool, item);
         }

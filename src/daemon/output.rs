@@ -32,13 +32,15 @@ pub struct ChannelLog {
     maxbytes: i64,
     backups: i64,
     pub syslog: bool,
-    file: Option<RotatingFile>,
+    /// Boxed like `lines` and `memory`: thousands of programs pay only a pointer each
+    /// for what most of them do not have.
+    file: Option<Box<RotatingFile>>,
     /// Writes are failing (disk full, ...): reported once, not per write.
     pub failing: bool,
     /// Whole-line formatting for a console target (our `*_log_prefix`/`log_format`).
-    pub lines: Option<Lines>,
+    pub lines: Option<Box<Lines>>,
     /// What tail and readLog read for a console target, which cannot be read back.
-    pub memory: Option<MemoryTail>,
+    pub memory: Option<Box<MemoryTail>>,
     formatted: Formatted,
 }
 
@@ -143,8 +145,12 @@ impl ChannelLog {
             syslog: cfg.syslog,
             file: None,
             failing: false,
-            lines: cfg.lines.as_ref().filter(|_| console).map(|f| Lines::new(f, program, group, channel.name())),
-            memory: console.then(MemoryTail::default),
+            lines: cfg
+                .lines
+                .as_ref()
+                .filter(|_| console)
+                .map(|f| Box::new(Lines::new(f, program, group, channel.name()))),
+            memory: console.then(Box::default),
             formatted: Formatted::default(),
             path,
         }
@@ -197,7 +203,7 @@ impl ChannelLog {
     pub fn open(&mut self) -> io::Result<()> {
         self.file = None;
         if let Some(p) = &self.path {
-            self.file = Some(RotatingFile::open(p, self.maxbytes, self.backups)?);
+            self.file = Some(Box::new(RotatingFile::open(p, self.maxbytes, self.backups)?));
         }
         Ok(())
     }

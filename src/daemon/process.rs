@@ -214,8 +214,8 @@ pub struct Process {
     pub waiting: Option<String>,
     /// Why a started child is being stopped as a failed start (readiness timeout).
     start_failed: Option<String>,
-    /// The last failed readiness probe, for the timeout message.
-    last_probe_failure: Option<String>,
+    /// The last failed readiness probe, for the timeout message and the description.
+    pub last_probe_failure: Option<String>,
     /// Health checks failed in a row, and the last verdict's text.
     health_failures: u32,
     pub health: Option<String>,
@@ -902,7 +902,7 @@ mod tests {
                 TimerKind::ProbeDue(_) => t.2 == probe_live,
                 _ => t.2 == live,
             });
-            self.timers.sort_by_key(|t| t.0);
+            crate::sort::sort_by_key(&mut self.timers, |t| t.0);
             if self.timers.is_empty() {
                 return false;
             }
@@ -922,7 +922,7 @@ mod tests {
                     TimerKind::ProbeDue(_) => t.2 == probe_live,
                     _ => t.2 == live,
                 });
-                self.timers.sort_by_key(|t| t.0);
+                crate::sort::sort_by_key(&mut self.timers, |t| t.0);
                 match self.timers.first() {
                     Some(t) if t.0 <= until => {
                         self.fire_next();
@@ -1164,9 +1164,9 @@ mod tests {
     fn exponential_backoff_with_cap_and_restartpause() {
         let mut cfg = config("exp");
         cfg.startretries = crate::config::supervision::UNLIMITED_RETRIES;
-        cfg.supervision.backoff = BackoffKind::Exponential;
-        cfg.supervision.maxbackoff = Some(Duration::from_secs(8));
-        cfg.supervision.restartpause = Duration::from_millis(500);
+        std::rc::Rc::make_mut(&mut cfg.supervision).backoff = BackoffKind::Exponential;
+        std::rc::Rc::make_mut(&mut cfg.supervision).maxbackoff = Some(Duration::from_secs(8));
+        std::rc::Rc::make_mut(&mut cfg.supervision).restartpause = Duration::from_millis(500);
         let mut h = Harness::new(cfg);
         h.start();
         let mut gaps = vec![];
@@ -1185,7 +1185,7 @@ mod tests {
     fn restartpause_delays_an_autorestart_in_exited() {
         let mut cfg = config("pause");
         cfg.autorestart = AutoRestart::Always;
-        cfg.supervision.restartpause = Duration::from_secs(3);
+        std::rc::Rc::make_mut(&mut cfg.supervision).restartpause = Duration::from_secs(3);
         let mut h = Harness::new(cfg);
         h.start();
         h.advance(Duration::from_secs(2));
@@ -1202,8 +1202,8 @@ mod tests {
         let mut cfg = config("limited");
         cfg.startsecs = 0;
         cfg.autorestart = AutoRestart::Always;
-        cfg.supervision.start_limit = Some((3, Duration::from_secs(10)));
-        cfg.supervision.fatal_cooldown = Some(Duration::from_secs(30));
+        std::rc::Rc::make_mut(&mut cfg.supervision).start_limit = Some((3, Duration::from_secs(10)));
+        std::rc::Rc::make_mut(&mut cfg.supervision).fatal_cooldown = Some(Duration::from_secs(30));
         let mut h = Harness::new(cfg);
         h.start();
         h.exit(ExitStatus::Code(1));
@@ -1224,7 +1224,7 @@ mod tests {
         cfg.startsecs = 0;
         cfg.autorestart = AutoRestart::Always;
         cfg.shutdown_on = ShutdownOn::Fatal;
-        cfg.supervision.start_limit = Some((2, Duration::from_secs(10)));
+        std::rc::Rc::make_mut(&mut cfg.supervision).start_limit = Some((2, Duration::from_secs(10)));
         let mut h = Harness::new(cfg);
         h.start();
         h.exit(ExitStatus::Code(6));
@@ -1237,8 +1237,8 @@ mod tests {
         let mut cfg = config("slow");
         cfg.shutdown_on = ShutdownOn::Unexpected;
         cfg.startretries = 1;
-        cfg.supervision.ready = Some(crate::config::supervision::Probe::Notify);
-        cfg.supervision.ready_timeout = Duration::from_secs(5);
+        std::rc::Rc::make_mut(&mut cfg.supervision).ready = Some(crate::config::supervision::Probe::Notify);
+        std::rc::Rc::make_mut(&mut cfg.supervision).ready_timeout = Duration::from_secs(5);
         let mut h = Harness::new(cfg);
         h.start();
         h.advance(Duration::from_secs(5));
@@ -1255,8 +1255,9 @@ mod tests {
     #[test]
     fn readiness_probe_gates_running_and_its_timeout_is_a_failed_start() {
         let mut cfg = config("db");
-        cfg.supervision.ready = Some(crate::config::supervision::Probe::Exec("true".into()));
-        cfg.supervision.ready_timeout = Duration::from_secs(5);
+        std::rc::Rc::make_mut(&mut cfg.supervision).ready =
+            Some(crate::config::supervision::Probe::Exec("true".into()));
+        std::rc::Rc::make_mut(&mut cfg.supervision).ready_timeout = Duration::from_secs(5);
         let mut h = Harness::new(cfg);
         h.start();
         answer(&mut h, false);
@@ -1267,8 +1268,8 @@ mod tests {
         assert!(h.logs.iter().any(|l| l == "success: db entered RUNNING state, process is ready (probe ok)"));
 
         let mut cfg = config("slow");
-        cfg.supervision.ready = Some(crate::config::supervision::Probe::Notify);
-        cfg.supervision.ready_timeout = Duration::from_secs(5);
+        std::rc::Rc::make_mut(&mut cfg.supervision).ready = Some(crate::config::supervision::Probe::Notify);
+        std::rc::Rc::make_mut(&mut cfg.supervision).ready_timeout = Duration::from_secs(5);
         let mut h = Harness::new(cfg);
         h.start();
         h.advance(Duration::from_secs(5));
@@ -1282,7 +1283,7 @@ mod tests {
     #[test]
     fn unhealthy_after_n_failures_in_a_row_is_restarted() {
         let mut cfg = config("web");
-        cfg.supervision.health = Some(crate::config::supervision::HealthCheck {
+        std::rc::Rc::make_mut(&mut cfg.supervision).health = Some(crate::config::supervision::HealthCheck {
             probe: crate::config::supervision::Probe::Exec("check".into()),
             initial_delay: Duration::from_secs(2),
             period: Duration::from_secs(5),

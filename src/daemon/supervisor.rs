@@ -84,9 +84,9 @@ pub struct Managed {
     pub(super) stdin_buf: Vec<u8>,
     pub(super) stdin_key: Option<usize>,
     /// The event protocol state, for members of an event listener pool.
-    pub listener: Option<Listener>,
-    /// Capture-mode state per channel (stdout, stderr).
-    pub(super) capture: [Capture; 2],
+    pub listener: Option<Box<Listener>>,
+    /// Capture-mode state per channel (stdout, stderr), made at the first use.
+    pub(super) capture: Option<Box<[Capture; 2]>>,
     /// (reactor key, read end) of the stdout and stderr pipes while open.
     pub(super) pipes: [Option<(usize, OwnedFd)>; 2],
     /// A member of an fcgi-program group (its fd 0 is the group's socket).
@@ -101,7 +101,7 @@ pub struct Group {
     pub config: GroupConfig,
     pub members: Vec<ProcId>,
     /// The shared socket of an fcgi-program group.
-    fcgi: Option<super::fcgi::Shared>,
+    fcgi: Option<Box<super::fcgi::Shared>>,
     /// The config reading the group was made from (see `Supervisor::config_generation`).
     pub config_generation: u64,
 }
@@ -235,6 +235,9 @@ impl Supervisor {
     /// Creates every configured group (AUTO log files are made here).
     pub fn add_configured_groups(&mut self) {
         let configs = self.cfg.groups.clone();
+        // Exactly: a doubling Vec of thousands of groups would keep up to half unused.
+        self.groups.reserve_exact(configs.len());
+        self.group_names.reserve(configs.len());
         for g in configs {
             self.add_group(g);
         }
@@ -276,8 +279,8 @@ impl Supervisor {
                     stdin: None,
                     stdin_buf: Vec::new(),
                     stdin_key: None,
-                    listener: is_pool.then(Listener::default),
-                    capture: Default::default(),
+                    listener: is_pool.then(Box::default),
+                    capture: None,
                     pipes: [None, None],
                     fcgi: is_fcgi,
                     ready_channel: None,
@@ -297,7 +300,7 @@ impl Supervisor {
         }
         let name = config.name.clone();
         let fcgi = match &config.kind {
-            crate::config::GroupKind::FastCgi(sock) => Some(super::fcgi::Shared::new(sock.clone())),
+            crate::config::GroupKind::FastCgi(sock) => Some(Box::new(super::fcgi::Shared::new(sock.clone()))),
             _ => None,
         };
         let config_generation = self.config_generation;
@@ -771,7 +774,7 @@ impl Supervisor {
     /// before the reversal, as the reference's sort does.
     fn stop_order(&self, g: &Group) -> Vec<ProcId> {
         let mut ids: Vec<ProcId> = g.members.clone();
-        ids.sort_by_key(|id| self.procs.get(id).map(|m| m.proc.config.priority));
+        crate::sort::sort_by_key(&mut ids, |id| self.procs.get(id).map(|m| m.proc.config.priority));
         ids.reverse();
         ids
     }

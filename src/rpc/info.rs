@@ -39,6 +39,9 @@ pub fn description(p: &crate::daemon::Process, now: i64) -> String {
         State::Starting if p.waiting.is_some() => {
             format!("waiting for {}", p.waiting.as_deref().unwrap_or_default())
         }
+        State::Starting if p.pid != 0 && p.last_probe_failure.is_some() => {
+            format!("pid {}, not ready yet: {}", p.pid, p.last_probe_failure.as_deref().unwrap_or_default())
+        }
         State::Fatal | State::Backoff => match p.spawnerr.as_deref() {
             None | Some("") => format!("unknown error (try \"tail {}\")", p.config.name),
             Some(e) => e.to_string(),
@@ -151,7 +154,7 @@ pub fn all_config_info(sup: &Supervisor) -> Vec<Value> {
             out.push((pc.name.clone(), config_info(g, pc, inuse, live)));
         }
     }
-    out.sort_by(|a, b| a.0.cmp(&b.0));
+    crate::sort::sort_by(&mut out, |a, b| a.0.cmp(&b.0));
     out.into_iter().map(|(_, v)| v).collect()
 }
 

@@ -844,9 +844,9 @@ pub fn on_tail_timer(sup: &mut Supervisor, id: u64) {
         let mem = tail.memory_of().and_then(|(p, stderr)| {
             let m = sup.procs.get(&p)?;
             if stderr {
-                m.stderr.memory.as_ref()
+                m.stderr.memory.as_deref()
             } else {
-                m.stdout.memory.as_ref()
+                m.stdout.memory.as_deref()
             }
         });
         let more = tail.more(mem);

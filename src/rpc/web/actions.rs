@@ -96,13 +96,14 @@ pub fn index(sup: &mut Supervisor, state: &mut WebState, req: &Request) -> Reply
     }
     let target = form.get("processname").unwrap_or("");
     if cross_site(req) {
-        log::warn!("web UI: refused a cross-site {} {action} {target}", req.method);
+        // Debug quoting: a name from a foreign page must not forge log lines.
+        log::warn!("web UI: refused a cross-site {} {action:?} {target:?}", req.method);
         return refuse(403, "Refused: this action came from a page of another site.");
     }
     if req.method == "POST" {
         let sent = form.get("token").or_else(|| req.header("x-supervisor-token")).unwrap_or("");
         if !same_secret(sent, state.token()) {
-            log::warn!("web UI: refused a POST {action} {target} without this daemon's token");
+            log::warn!("web UI: refused a POST {action:?} {target:?} without this daemon's token");
             return refuse(403, "Refused: the form's token is missing or stale; reload the page and try again.");
         }
     }

@@ -4,7 +4,7 @@
 //! daemon's own usage.
 
 use super::super::http::Request;
-use super::view::{snapshot, Row};
+use super::view::{snapshot, Detail, Row};
 use super::WebState;
 use crate::daemon::procstat::Usage;
 use crate::daemon::{Mood, Supervisor};
@@ -99,7 +99,7 @@ fn process(r: &Row, now: i64, out: &mut String) {
 }
 
 pub fn render(sup: &Supervisor, state: &mut WebState) -> String {
-    let snap = snapshot(sup, &mut state.sampler, true);
+    let snap = snapshot(sup, &mut state.sampler, Detail::Full);
     let mut out = String::with_capacity(256 + snap.rows.len() * 400);
     let mut top = Obj::new(&mut out);
     {

@@ -7,7 +7,7 @@
 use std::fmt::Write;
 
 use super::super::http::Request;
-use super::view::snapshot;
+use super::view::{snapshot, Detail};
 use super::WebState;
 use crate::daemon::{State, Supervisor};
 
@@ -32,7 +32,7 @@ fn head(out: &mut String, name: &str, kind: &str, help: &str) {
 }
 
 pub fn render(sup: &Supervisor, state: &mut WebState) -> String {
-    let snap = snapshot(sup, &mut state.sampler, true);
+    let snap = snapshot(sup, &mut state.sampler, Detail::Full);
     let labels: Vec<String> =
         snap.rows.iter().map(|r| format!("name=\"{}\",group=\"{}\"", label(&r.name), label(&r.group))).collect();
     let mut out = String::with_capacity(1024 + snap.rows.len() * 1400);
@@ -142,4 +142,12 @@ pub fn render(sup: &Supervisor, state: &mut WebState) -> String {
 pub fn serve(sup: &Supervisor, state: &mut WebState, req: &Request) -> Vec<u8> {
     let body = render(sup, state);
     super::respond(req, 200, "text/plain; version=0.0.4; charset=utf-8", body.as_bytes(), &[])
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn label_values_are_escaped() {
+        assert_eq!(super::label("a\"b\\c\nd"), "a\\\"b\\\\c\\nd");
+    }
 }

@@ -3,7 +3,7 @@
 //! button is a plain form POST carrying the daemon's token.
 
 use super::super::http::Request;
-use super::view::{snapshot, Row, Snapshot};
+use super::view::{snapshot, Detail, Row, Snapshot};
 use super::{escape, quote, WebState};
 use crate::daemon::procstat::Usage;
 use crate::daemon::{State, Supervisor};
@@ -137,13 +137,13 @@ pub fn rows(snap: &Snapshot, token: &str) -> String {
 }
 
 pub fn fragment(sup: &Supervisor, state: &mut WebState, req: &Request) -> Vec<u8> {
-    let snap = snapshot(sup, &mut state.sampler, true);
+    let snap = snapshot(sup, &mut state.sampler, Detail::Page);
     let body = rows(&snap, state.token());
     super::respond(req, 200, "text/html;charset=utf-8", body.as_bytes(), &[])
 }
 
 pub fn index(sup: &Supervisor, state: &mut WebState, req: &Request, message: Option<&str>) -> Vec<u8> {
-    let snap = snapshot(sup, &mut state.sampler, true);
+    let snap = snapshot(sup, &mut state.sampler, Detail::Page);
     let token = state.token().to_string();
     let message = match message {
         Some(m) => {

@@ -139,3 +139,27 @@ pub fn main_log(sup: &Supervisor, req: &Request) -> Vec<u8> {
         None => render(req, 200, &t, "No main log file (logfile is not set to a file)", 0),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn form(q: &str) -> Form {
+        Form::of(&Request {
+            method: "GET".into(),
+            target: format!("/tail.html?{q}"),
+            version: 1,
+            headers: vec![],
+            body: vec![],
+        })
+    }
+
+    #[test]
+    fn limits_like_the_reference() {
+        assert_eq!(limit(&form("")), 1024);
+        assert_eq!(limit(&form("limit=10")), 1024);
+        assert_eq!(limit(&form("limit=5000")), 5000);
+        assert_eq!(limit(&form("limit=-5000")), 1024);
+        assert_eq!(limit(&form("limit=99999999999999999999999")), MAX_LIMIT);
+    }
+}

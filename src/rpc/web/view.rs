@@ -40,11 +40,20 @@ pub struct Snapshot {
     pub groups: Vec<(String, usize)>,
 }
 
-fn row(sup: &Supervisor, id: ProcId, sampler: Option<&mut Sampler>, at: Instant) -> Option<Row> {
+/// How much to read from /proc.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum Detail {
+    /// CPU, memory and threads (what the page shows).
+    Page,
+    /// Open fds too (the JSON view, /metrics).
+    Full,
+}
+
+fn row(sup: &Supervisor, id: ProcId, sampler: &mut Sampler, at: Instant, detail: Detail) -> Option<Row> {
     let m = sup.procs.get(&id)?;
     let p = &m.proc;
     let description = crate::rpc::info::description(p, crate::daemon::wall_now());
-    let usage = sampler.filter(|_| p.pid != 0).and_then(|s| s.sample(p.pid, at));
+    let usage = if p.pid != 0 { sampler.sample(p.pid, at, detail == Detail::Full) } else { None };
     Some(Row {
         namespec: crate::rpc::api::namespec(&p.config.group, &p.config.name),
         name: p.config.name.clone(),
@@ -62,18 +71,15 @@ fn row(sup: &Supervisor, id: ProcId, sampler: Option<&mut Sampler>, at: Instant)
 }
 
 /// Reads every process (in getAllProcessInfo's order) and samples its usage.
-pub fn snapshot(sup: &Supervisor, sampler: &mut Sampler, with_usage: bool) -> Snapshot {
+pub fn snapshot(sup: &Supervisor, sampler: &mut Sampler, detail: Detail) -> Snapshot {
     let at = Instant::now();
     let mut rows = Vec::new();
     for id in crate::daemon::api::lexical_order(sup) {
-        let s = if with_usage { Some(&mut *sampler) } else { None };
-        rows.extend(row(sup, id, s, at));
+        rows.extend(row(sup, id, sampler, at, detail));
     }
-    let daemon = if with_usage { sampler.sample(0, at) } else { None };
-    if with_usage {
-        let pids: Vec<u32> = rows.iter().map(|r| r.pid).filter(|p| *p != 0).collect();
-        sampler.retain(&pids);
-    }
+    let daemon = sampler.sample(0, at, true);
+    let pids: Vec<u32> = rows.iter().map(|r| r.pid).filter(|p| *p != 0).collect();
+    sampler.retain(&pids);
     let mut groups: Vec<(String, usize)> = Vec::new();
     for r in &rows {
         match groups.last_mut() {
