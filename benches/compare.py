@@ -34,7 +34,6 @@ TARGET = os.path.join(ROOT, "target")
 TMP = os.path.join(TARGET, "bench-tmp")
 OUR_BIN = os.path.join(TARGET, "release", "supervisor")
 STATIC_TARGET_DIR = os.path.join(TARGET, "bench-static")
-STATIC_TRIPLE = "x86_64-unknown-linux-gnu"
 REF_VERSION = "4.3.0"
 VENV = os.path.join(TARGET, "ref-venv")
 VENV_READY = os.path.join(VENV, ".supervisor-%s-installed" % REF_VERSION)
@@ -1099,14 +1098,21 @@ def sc_bigout(cfg, mb):
     return res
 
 
+# Not anchored: the program's last line has no newline, and the daemon's next log line
+# (the exit) follows it on the same line.
+DAEMON_LOG_LINE = re.compile(rb"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3} [A-Z]+ [^\n]*\n")
+
+
 def sc_console(cfg, mb):
     """Ours only (the reference has no prefixed console): the same output through a log
-    file, and through the console target with whole prefixed lines; daemon CPU from
-    startProcess until EXITED (the pipe is drained before the exit is acted on)."""
+    file, through the console target with whole prefixed lines, and through the console
+    target without a prefix (the console path itself, same bytes in and out as the
+    file); daemon CPU from startProcess until EXITED (the pipe is drained before the
+    exit is acted on)."""
     size = mb * MIB
-    res = {"file": [], "console": []}
+    res = {"file": [], "console": [], "plain": []}
     for rep in range(cfg.reps):
-        for variant in ("file", "console"):
+        for variant in ("file", "console", "plain"):
             d = Daemon(OURS, "console-" + variant, "")
             target = os.path.join(d.dir, "big.log") if variant == "file" else "/dev/stdout"
             extra = "stdout_log_prefix=big |\n" if variant == "console" else ""
@@ -1132,6 +1138,12 @@ def sc_console(cfg, mb):
                 after = Sample(d.pid)
                 if variant == "file":
                     logged = os.stat(target).st_size
+                elif variant == "plain":
+                    # The program's bytes as they came, around the daemon's own log lines
+                    # (written before the output starts and after it is drained).
+                    with open(os.path.join(d.dir, "daemon.out"), "rb") as f:
+                        out = f.read()
+                    logged = len(out) - sum(len(m.group(0)) for m in DAEMON_LOG_LINE.finditer(out))
                 else:
                     # A prefixed line is the program's line behind 6 bytes of prefix, with
                     # its newline (dropped by the split); the last, partial line of `head`
@@ -1206,14 +1218,16 @@ def sc_fatal(cfg):
 
 def build_static(cfg):
     global STATIC_BIN, OURS_STATIC
-    env = dict(os.environ)
-    env["RUSTFLAGS"] = (env.get("RUSTFLAGS", "") + " -C target-feature=+crt-static").strip()
-    cmd = ["cargo", "build", "--release", "--target", STATIC_TRIPLE, "--target-dir", STATIC_TARGET_DIR]
-    log("building the static binary: RUSTFLAGS='%s' %s" % (env["RUSTFLAGS"], " ".join(cmd)))
-    p = subprocess.run(cmd, cwd=ROOT, env=env)
+    # The official recipe (crt-static, DT_RELR, no unwind tables), so that the size row
+    # is the size tests/static_build.rs holds to 2 MiB. It prints the binary's path.
+    cmd = ["sh", os.path.join(ROOT, "packaging", "build-static.sh"), "--target-dir", STATIC_TARGET_DIR]
+    log("building the static binary: %s" % " ".join(cmd))
+    p = subprocess.run(cmd, cwd=ROOT, stdout=subprocess.PIPE, text=True)
     if p.returncode != 0:
         raise BenchError("static build failed")
-    path = os.path.join(STATIC_TARGET_DIR, STATIC_TRIPLE, "release", "supervisor")
+    path = p.stdout.strip()
+    if not os.path.isabs(path):
+        path = os.path.join(ROOT, path)
     stripped = os.path.join(TMP, "supervisor-static-stripped")
     shutil.copyfile(path, stripped)
     strip = shutil.which("strip")
@@ -1432,11 +1446,14 @@ def rows_for(name, r, cfg):
     elif name == "console":
         ff = med([x["cpu_ms_per_100mb"] for x in r["file"]])
         cc = med([x["cpu_ms_per_100mb"] for x in r["console"]])
-        lost = max(abs(x["written"] - x["logged"]) for x in r["file"] + r["console"])
+        pp = med([x["cpu_ms_per_100mb"] for x in r["plain"]])
+        lost = max(abs(x["written"] - x["logged"]) for x in r["file"] + r["console"] + r["plain"])
         rows.append(("%d MB through a child's stdout, ours: to a log file vs. to the console as prefixed lines "
                      "(daemon CPU per 100 MB; bytes lost)" % cfg.big_mb,
                      "file: %s" % fmt_ms(ff), "console: %s; %d lost" % (fmt_ms(cc), lost), ratio(ff, cc),
                      "console ≤ file, 0 lost", yes(cc <= ff * 1.1 and lost == 0)))
+        rows.append(("  … the console without a prefix (same bytes as the file)", "file: %s" % fmt_ms(ff),
+                     "console: %s" % fmt_ms(pp), ratio(ff, pp), "—", "—"))
     elif name == "sigterm":
         rr = med(r["ref"])
         oo = med(r["ours"])

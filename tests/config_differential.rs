@@ -56,8 +56,10 @@ const OWN_MESSAGES: &[(&str, &str)] = &[
     ),
 ];
 
+/// LC_CTYPE is pinned because Python, started under the C locale, adds LC_CTYPE=C.UTF-8
+/// to its own environment (PEP 538), which a lone %s (the whole mapping) would show.
 fn env_for(cmd: &mut Command) -> &mut Command {
-    cmd.env("SUPERVISOR_TEST_VAR", "hello").env("HOME", "/root")
+    cmd.env("SUPERVISOR_TEST_VAR", "hello").env("HOME", "/root").env("LC_CTYPE", "C.UTF-8")
 }
 
 struct Outcome {

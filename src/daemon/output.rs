@@ -5,7 +5,7 @@ use std::borrow::Cow;
 use std::io;
 use std::path::{Path, PathBuf};
 
-use super::console::{Lines, MemoryTail};
+use super::console::{Formatted, Lines, MemoryTail};
 use super::logfile::{RotatingFile, Splice};
 use crate::config::{is_console_path, ChannelLogConfig, LogTarget};
 
@@ -41,7 +41,7 @@ pub struct ChannelLog {
     pub lines: Option<Box<Lines>>,
     /// What tail and readLog read for a console target, which cannot be read back.
     pub memory: Option<Box<MemoryTail>>,
-    formatted: Vec<u8>,
+    formatted: Formatted,
 }
 
 /// Characters that end an ANSI escape sequence, as the reference strips them.
@@ -151,7 +151,7 @@ impl ChannelLog {
                 .filter(|_| console)
                 .map(|f| Box::new(Lines::new(f, program, group, channel.name()))),
             memory: console.then(Box::default),
-            formatted: Vec::new(),
+            formatted: Formatted::default(),
             path,
         }
     }
@@ -214,29 +214,19 @@ impl ChannelLog {
         }
         let Some(f) = &mut self.file else { return Ok(()) };
         let Some(lines) = &mut self.lines else { return f.write(data) };
-        self.formatted.clear();
         lines.feed(data, std::time::Instant::now(), &mut self.formatted);
-        let r = f.write(&self.formatted);
-        self.trim_scratch();
+        let r = f.write(self.formatted.as_slice());
+        self.formatted.clear();
         r
     }
 
     /// Writes a held partial line out (its time is up, or the pipe closed).
     pub fn flush_held(&mut self) -> io::Result<()> {
         let (Some(f), Some(lines)) = (&mut self.file, &mut self.lines) else { return Ok(()) };
-        self.formatted.clear();
         lines.flush(&mut self.formatted);
-        let r = f.write(&self.formatted);
-        self.trim_scratch();
+        let r = f.write(self.formatted.as_slice());
+        self.formatted.clear();
         r
-    }
-
-    /// The buffer is reused between chunks, but a burst of long lines does not keep
-    /// its memory.
-    fn trim_scratch(&mut self) {
-        if self.formatted.capacity() > 4 * super::console::MAX_LINE {
-            self.formatted = Vec::new();
-        }
     }
 
     /// Moves output from the pipe to the log file in the kernel (see

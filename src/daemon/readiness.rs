@@ -37,10 +37,13 @@ impl Supervisor {
         let name = m.proc.config.name.clone();
         match m.proc.config.supervision.ready {
             Some(Probe::Fd(n)) => {
-                // Only the daemon's end is non-blocking: the program writes as to any fd.
+                // Only the daemon's end is non-blocking: the child's fd must behave as a
+                // program expects (a write to a full pipe waits, not EAGAIN), and with a
+                // vfork-style spawn the daemon may read a moment after the child starts.
                 let (r, w) = rustix::pipe::pipe_with(rustix::pipe::PipeFlags::CLOEXEC)
                     .map_err(|e| format!("cannot make the notification pipe of '{name}': {e}"))?;
-                let _ = rustix::io::ioctl_fionbio(&r, true);
+                rustix::io::ioctl_fionbio(&r, true)
+                    .map_err(|e| format!("cannot make the notification pipe of '{name}': {e}"))?;
                 let key = self.reactor.add(&r, Source::Ready(id), false).map_err(|e| e.to_string())?;
                 if let Some(m) = self.procs.get_mut(&id) {
                     m.ready_channel = Some(Channel::Fd { fd: r, key, seen: 0 });
