@@ -4,6 +4,7 @@
 
 pub mod base64;
 pub mod faults;
+pub mod json;
 pub mod names;
 pub mod xmlrpc;
 

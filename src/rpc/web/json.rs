@@ -9,24 +9,7 @@ use super::WebState;
 use crate::daemon::procstat::Usage;
 use crate::daemon::{Mood, Supervisor};
 
-/// A JSON string literal.
-pub fn string(s: &str, out: &mut String) {
-    out.push('"');
-    for c in s.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            '\t' => out.push_str("\\t"),
-            // Keeps the text inert if it ever lands inside a <script> element.
-            '<' => out.push_str("\\u003c"),
-            c if (c as u32) < 0x20 => out.push_str(&format!("\\u{:04x}", c as u32)),
-            c => out.push(c),
-        }
-    }
-    out.push('"');
-}
+pub use crate::wire::json::string;
 
 struct Obj<'a> {
     out: &'a mut String,
