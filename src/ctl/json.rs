@@ -213,7 +213,7 @@ mod tests {
         let v = parse(r#"{"a": [1, -2.5, true, null, "x\"\u003c\n"], "b": {}}"#).unwrap();
         assert_eq!(
             v.get("a").map(|a| values(std::slice::from_ref(a))).unwrap(),
-            r#"[[1, -2.5, true, null, "x\"<\n"]]"#
+            r#"[[1, -2.5, true, null, "x\"\u003c\n"]]"#
         );
         assert!(parse("{\"a\": }").is_none());
         assert!(parse("[1,").is_none());
