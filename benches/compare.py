@@ -34,7 +34,6 @@ TARGET = os.path.join(ROOT, "target")
 TMP = os.path.join(TARGET, "bench-tmp")
 OUR_BIN = os.path.join(TARGET, "release", "supervisor")
 STATIC_TARGET_DIR = os.path.join(TARGET, "bench-static")
-STATIC_TRIPLE = "x86_64-unknown-linux-gnu"
 REF_VERSION = "4.3.0"
 VENV = os.path.join(TARGET, "ref-venv")
 VENV_READY = os.path.join(VENV, ".supervisor-%s-installed" % REF_VERSION)
@@ -1219,14 +1218,16 @@ def sc_fatal(cfg):
 
 def build_static(cfg):
     global STATIC_BIN, OURS_STATIC
-    env = dict(os.environ)
-    env["RUSTFLAGS"] = (env.get("RUSTFLAGS", "") + " -C target-feature=+crt-static").strip()
-    cmd = ["cargo", "build", "--release", "--target", STATIC_TRIPLE, "--target-dir", STATIC_TARGET_DIR]
-    log("building the static binary: RUSTFLAGS='%s' %s" % (env["RUSTFLAGS"], " ".join(cmd)))
-    p = subprocess.run(cmd, cwd=ROOT, env=env)
+    # The official recipe (crt-static, DT_RELR, no unwind tables), so that the size row
+    # is the size tests/static_build.rs holds to 2 MiB. It prints the binary's path.
+    cmd = ["sh", os.path.join(ROOT, "packaging", "build-static.sh"), "--target-dir", STATIC_TARGET_DIR]
+    log("building the static binary: %s" % " ".join(cmd))
+    p = subprocess.run(cmd, cwd=ROOT, stdout=subprocess.PIPE, text=True)
     if p.returncode != 0:
         raise BenchError("static build failed")
-    path = os.path.join(STATIC_TARGET_DIR, STATIC_TRIPLE, "release", "supervisor")
+    path = p.stdout.strip()
+    if not os.path.isabs(path):
+        path = os.path.join(ROOT, path)
     stripped = os.path.join(TMP, "supervisor-static-stripped")
     shutil.copyfile(path, stripped)
     strip = shutil.which("strip")

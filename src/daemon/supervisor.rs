@@ -925,9 +925,10 @@ impl Supervisor {
                 }
             }
             let ready = self.reactor.wait()?;
+            let mut signalled = false;
             for key in ready {
                 match self.reactor.source(key) {
-                    Some(Source::Signals) => self.handle_signals(),
+                    Some(Source::Signals) => signalled = true,
                     Some(&Source::ChildOut { id, channel }) => self.read_child(id, channel, false),
                     Some(&Source::ChildIn(id)) => self.on_stdin_writable(id),
                     Some(&Source::Listener(i)) => crate::rpc::server::on_listener(self, i),
@@ -936,6 +937,11 @@ impl Supervisor {
                     Some(&Source::Ready(id)) => self.on_ready_channel(id),
                     None => {}
                 }
+            }
+            // Signals after the I/O of the same wake-up, as the reference's loop does: a
+            // child's last output is read and logged before the SIGCHLD of its exit.
+            if signalled {
+                self.handle_signals();
             }
             let now = Instant::now();
             for t in self.reactor.due_timers(now) {
