@@ -15,22 +15,6 @@ use std::time::Duration;
 /// Deadline for anything that normally takes well under a second or two.
 const WAIT: Duration = Duration::from_secs(20);
 
-fn stat_fields(pid: u32) -> Option<Vec<String>> {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-    let rest = stat.rsplit_once(") ")?.1;
-    Some(rest.split_whitespace().map(str::to_string).collect())
-}
-
-fn ppid(pid: u32) -> Option<u32> {
-    stat_fields(pid)?.get(1)?.parse().ok()
-}
-
-fn all_pids() -> Vec<u32> {
-    std::fs::read_dir("/proc")
-        .map(|rd| rd.flatten().filter_map(|e| e.file_name().to_str()?.parse().ok()).collect())
-        .unwrap_or_default()
-}
-
 fn cmdline(pid: u32) -> String {
     std::fs::read(format!("/proc/{pid}/cmdline"))
         .map(|b| String::from_utf8_lossy(&b).trim_end_matches('\0').replace('\0', " "))

@@ -214,17 +214,6 @@ fn member<'a>(v: &'a Value, key: &str) -> &'a Value {
     v.get(key).unwrap_or_else(|| panic!("no member {key} in {v:?}"))
 }
 
-/// VmRSS of a process in kB.
-fn rss_kb(pid: u32) -> u64 {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).expect("read /proc/<pid>/status");
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmRSS:"))
-        .and_then(|v| v.split_whitespace().next())
-        .and_then(|v| v.parse().ok())
-        .expect("VmRSS in /proc/<pid>/status")
-}
-
 /// Samples a process's VmRSS every 20 ms until dropped; `peak()` is the largest seen.
 struct RssSampler {
     stop: Arc<AtomicBool>,

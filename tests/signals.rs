@@ -18,23 +18,6 @@ fn cmdline(pid: u32) -> String {
         .unwrap_or_default()
 }
 
-/// The fields of /proc/<pid>/stat after the command name (state is index 0, ppid 1).
-fn stat_fields(pid: u32) -> Option<Vec<String>> {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-    let rest = stat.rsplit_once(") ")?.1;
-    Some(rest.split_whitespace().map(str::to_string).collect())
-}
-
-fn ppid(pid: u32) -> Option<u32> {
-    stat_fields(pid)?.get(1)?.parse().ok()
-}
-
-fn all_pids() -> Vec<u32> {
-    std::fs::read_dir("/proc")
-        .map(|rd| rd.flatten().filter_map(|e| e.file_name().to_str()?.parse().ok()).collect())
-        .unwrap_or_default()
-}
-
 fn children_of(parent: u32) -> Vec<u32> {
     all_pids().into_iter().filter(|&p| ppid(p) == Some(parent)).collect()
 }
