@@ -114,22 +114,10 @@ pub fn reason(status: u16) -> &'static str {
 
 /// `Sat, 21 Nov 2026 05:37:43 GMT` (RFC 7231 IMF-fixdate).
 pub fn http_date(secs: i64) -> String {
-    let days = secs.div_euclid(86_400);
-    let rem = secs.rem_euclid(86_400);
-    let (h, m, s) = (rem / 3600, rem % 3600 / 60, rem % 60);
-    // Civil date from days since 1970-01-01 (Howard Hinnant's algorithm).
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let mo = if mp < 10 { mp + 3 } else { mp - 9 };
-    let y = yoe + era * 400 + i64::from(mo <= 2);
+    let (y, mo, d, h, m, s) = crate::wire::utc(secs);
     const DAYS: [&str; 7] = ["Thu", "Fri", "Sat", "Sun", "Mon", "Tue", "Wed"];
     const MONTHS: [&str; 12] = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
-    let wd = DAYS[days.rem_euclid(7) as usize];
+    let wd = DAYS[secs.div_euclid(86_400).rem_euclid(7) as usize];
     format!("{wd}, {d:02} {} {y} {h:02}:{m:02}:{s:02} GMT", MONTHS[(mo - 1) as usize])
 }
 
