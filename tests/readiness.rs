@@ -133,6 +133,20 @@ fn chain_ready_by_log_line() {
     );
 }
 
+/// At loglevel=info a plain log file would take the splice fast path, where the daemon
+/// never sees the bytes: a readiness log line must still be read.
+#[test]
+fn ready_log_line_is_seen_when_output_only_goes_to_a_file() {
+    let d = Daemon::start_with(
+        "rdy-log-info",
+        "loglevel=info",
+        "[program:a]\ncommand=/bin/sh -c 'sleep 0.5; echo \"listening on port 8080\"; exec sleep 100'\n\
+         stdout_logfile={dir}/a.log\nready_log_line=listening on port \\d+\nready_timeout=30\n",
+        &[],
+    );
+    assert!(d.wait_log("success: a entered RUNNING state", Duration::from_secs(20)), "{}", d.log());
+}
+
 /// xmlrpc.client (stdlib, the reference's transport is not needed over TCP).
 fn xmlrpc(port: u16, code: &str) -> String {
     let script =

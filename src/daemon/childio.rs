@@ -56,7 +56,8 @@ impl Supervisor {
 
     /// Whether nothing in the daemon needs to see a channel's bytes: they only go to its
     /// log file. No listener protocol, no events, no capture mode, no ANSI stripping,
-    /// no syslog, no copy in the main log at debug level. (Anything added to the output
+    /// no syslog, no copy in the main log at debug level, no readiness log line awaited.
+    /// (Anything added to the output
     /// path that looks at the bytes belongs here too.)
     pub(crate) fn bytes_unneeded(&self, id: ProcId, channel: Channel) -> bool {
         let Some(m) = self.procs.get(&id) else { return false };
@@ -71,6 +72,8 @@ impl Supervisor {
             && cfg.capture_maxbytes <= 0
             && !self.cfg.supervisord.strip_ansi
             && !self.log.enabled(LogLevel::Debug)
+            && !(m.proc.state == super::process::State::Starting
+                && matches!(m.proc.config.supervision.ready, Some(crate::config::supervision::Probe::Log(_))))
     }
 
     /// The fast path of `read_child`: up to `budget` bytes moved pipe -> file by
