@@ -113,6 +113,10 @@ impl Parser<'_> {
                     if matches!(node, Node::Start | Node::End | Node::Empty) {
                         return Err("nothing to repeat".into());
                     }
+                    // Python's word; it also keeps `a{1}{1}{1}...` from nesting without bound.
+                    if matches!(node, Node::Repeat(..)) {
+                        return Err("multiple repeat".into());
+                    }
                     node = Node::Repeat(Box::new(node), min, max);
                     self.lazy();
                     continue;
@@ -412,6 +416,8 @@ mod tests {
         for bad in ["(unclosed", "a)", "*a", "a**", "[abc", r"\q", "a{3,1}", "a{1000}", "(?=x)", r"[\D]", "a\\"] {
             assert!(Regex::new(bad).is_err(), "{bad} was accepted");
         }
+        // A chain of counted repeats would nest one level each: refused at the second.
+        assert_eq!(Regex::new(&format!("a{}", "{1}".repeat(100_000))).err().as_deref(), Some("multiple repeat"));
     }
 
     #[test]
