@@ -368,6 +368,7 @@ fn hostile_notify_fd_and_probe_targets_are_bounded_and_logged() {
     assert!(log.contains("sent 4096 bytes without an HTTP status line"), "{log}");
     assert!(log.contains("bytes on notification fd 3 without a newline; no longer read"), "{log}");
     assert!(log.contains("notifyjunk: ignored a notify"), "{log}");
+    assert!(log.contains("notifyjunk: ignored a notify message longer than 4096 bytes"), "{log}");
     let status = ctl(&d, &["status"]);
     assert_eq!(status.matches("FATAL").count(), 4, "{status}");
     assert!(status.contains("not ready after 3 s"), "{status}");

@@ -133,7 +133,9 @@ impl Supervisor {
             Some(Channel::Notify { fd, .. }) => {
                 let mut messages = Vec::new();
                 for _ in 0..DATAGRAMS_PER_WAKE {
-                    match rustix::net::recv(&*fd, &mut buf, rustix::net::RecvFlags::DONTWAIT) {
+                    // TRUNC: the second length is the datagram's own, so an oversized one is seen.
+                    let flags = rustix::net::RecvFlags::DONTWAIT | rustix::net::RecvFlags::TRUNC;
+                    match rustix::net::recv(&*fd, &mut buf, flags) {
                         Ok((got, full)) => messages.push((buf[..got].to_vec(), full > got)),
                         Err(_) => break,
                     }
@@ -147,14 +149,14 @@ impl Supervisor {
     }
 
     fn on_notify_message(&mut self, id: ProcId, name: &str, msg: &[u8], truncated: bool) {
-        let Ok(text) = std::str::from_utf8(msg) else {
-            log::warn!("{name}: ignored a notify message that is not UTF-8 ({} bytes)", msg.len());
-            return;
-        };
         if truncated {
             log::warn!("{name}: ignored a notify message longer than 4096 bytes");
             return;
         }
+        let Ok(text) = std::str::from_utf8(msg) else {
+            log::warn!("{name}: ignored a notify message that is not UTF-8 ({} bytes)", msg.len());
+            return;
+        };
         let mut ready = false;
         for line in text.split('\n').filter(|l| !l.is_empty()) {
             match line.split_once('=') {

@@ -318,11 +318,7 @@ pub fn reopen(sup: &mut Supervisor) {
 /// Removes the unix socket files (at exit).
 pub fn cleanup(sup: &mut Supervisor) {
     flush_all(sup);
-    for l in &sup.http.listeners {
-        if let Some(p) = &l.unix_path {
-            let _ = std::fs::remove_file(p);
-        }
-    }
+    remove_socket_files(&sup.http.listeners);
 }
 
 pub fn on_listener(sup: &mut Supervisor, idx: usize) {
