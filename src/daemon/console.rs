@@ -57,13 +57,15 @@ impl Formatted {
         let mut start = 0;
         // A short prefix is stored as one 16-byte word (its padding is overwritten by
         // the line): a memcpy call less per line.
-        let Ok(short) = <[u8; 16]>::try_from([prefix, &[0; 16][prefix.len().min(16)..]].concat()) else {
+        if prefix.len() > 16 {
             for nl in memchr::memchr_iter(b'\n', lines) {
                 self.push2(prefix, &lines[start..=nl]);
                 start = nl + 1;
             }
             return;
-        };
+        }
+        let mut short = [0u8; 16];
+        short[..prefix.len()].copy_from_slice(prefix);
         for nl in memchr::memchr_iter(b'\n', lines) {
             let line = &lines[start..=nl];
             let end = self.len + prefix.len() + line.len();

@@ -44,7 +44,10 @@ impl Supervisor {
                     .map_err(|e| format!("cannot make the notification pipe of '{name}': {e}"))?;
                 rustix::io::ioctl_fionbio(&r, true)
                     .map_err(|e| format!("cannot make the notification pipe of '{name}': {e}"))?;
-                let key = self.reactor.add(&r, Source::Ready(id), false).map_err(|e| e.to_string())?;
+                let key = self
+                    .reactor
+                    .add(&r, Source::Ready(id), false)
+                    .map_err(|e| format!("cannot watch the notification pipe of '{name}': {e}"))?;
                 if let Some(m) = self.procs.get_mut(&id) {
                     m.ready_channel = Some(Channel::Fd { fd: r, key, seen: 0 });
                 }
@@ -63,11 +66,19 @@ impl Supervisor {
                 // another user; unique by daemon pid and a serial.
                 self.notify_serial += 1;
                 // Abstract names end at 107 bytes: a long process name is cut.
-                let short: String = name.chars().take(48).collect();
-                let address = format!("supervisor/{}/{}/{short}", std::process::id(), self.notify_serial);
-                let addr = SocketAddrUnix::new_abstract_name(address.as_bytes()).map_err(|e| e.to_string())?;
+                // (48 bytes, not characters: the prefix takes up to ~40.)
+                let mut cut = name.len().min(48);
+                while !name.is_char_boundary(cut) {
+                    cut -= 1;
+                }
+                let address = format!("supervisor/{}/{}/{}", std::process::id(), self.notify_serial, &name[..cut]);
+                let addr = SocketAddrUnix::new_abstract_name(address.as_bytes())
+                    .map_err(|e| format!("cannot name the notify socket of '{name}': {e}"))?;
                 bind(&fd, &addr).map_err(|e| format!("cannot bind the notify socket of '{name}': {e}"))?;
-                let key = self.reactor.add(&fd, Source::Ready(id), false).map_err(|e| e.to_string())?;
+                let key = self
+                    .reactor
+                    .add(&fd, Source::Ready(id), false)
+                    .map_err(|e| format!("cannot watch the notify socket of '{name}': {e}"))?;
                 if let Some(m) = self.procs.get_mut(&id) {
                     m.ready_channel = Some(Channel::Notify { fd, key });
                 }
