@@ -175,8 +175,8 @@ impl Lines {
         self.held.extend_from_slice(rest);
         // A line longer than the bound goes out in pieces of the bound.
         while self.held.len() >= MAX_LINE {
-            let piece: Vec<u8> = self.held.drain(..MAX_LINE).collect();
-            self.emit(&piece, time, out);
+            self.emit(&self.held[..MAX_LINE], time, out);
+            self.held.drain(..MAX_LINE);
             fresh = true;
         }
         if self.held.is_empty() {
@@ -222,6 +222,12 @@ impl Lines {
 }
 
 /// Escapes bytes into a JSON string body (see `escape_into`).
+/// `\u00XX` or `\udcXX` for byte `b`, written without allocating.
+fn hex_escape(lead: [u8; 4], b: u8) -> [u8; 6] {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    [lead[0], lead[1], lead[2], lead[3], HEX[usize::from(b >> 4)], HEX[usize::from(b & 15)]]
+}
+
 pub fn json_escape(data: &[u8], out: &mut Vec<u8>) {
     let mut f = Formatted::default();
     escape_into(data, &mut f);
@@ -252,7 +258,7 @@ fn escape_into(data: &[u8], out: &mut Formatted) {
             b'\r' => b"\\r",
             b'\t' => b"\\t",
             0..=0x1f | 0x7f => {
-                out.push2(&data[plain..i], format!("\\u{b:04x}").as_bytes());
+                out.push2(&data[plain..i], &hex_escape(*b"\\u00", b));
                 i += 1;
                 plain = i;
                 continue;
@@ -274,7 +280,7 @@ fn escape_into(data: &[u8], out: &mut Formatted) {
                     i += len;
                     continue;
                 }
-                out.push2(&data[plain..i], format!("\\udc{b:02x}").as_bytes());
+                out.push2(&data[plain..i], &hex_escape(*b"\\udc", b));
                 i += 1;
                 plain = i;
                 continue;
