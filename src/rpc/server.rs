@@ -136,7 +136,11 @@ pub fn open_error(e: &io::Error, what: &str) -> String {
         )
     } else {
         let code = e.raw_os_error().unwrap_or(0);
-        format!("Cannot open an HTTP server: socket.error reported errno.{} ({code})", crate::sys::errno_name(code))
+        // The reference's words, then which server: they alone do not say.
+        format!(
+            "Cannot open an HTTP server: socket.error reported errno.{} ({code}) ({what})",
+            crate::sys::errno_name(code)
+        )
     }
 }
 
@@ -270,7 +274,7 @@ pub fn register(sup: &mut Supervisor) {
         };
         match sup.reactor.add(&fd, Source::Listener(i), false) {
             Ok(key) => sup.http.listeners[i].key = Some(key),
-            Err(e) => log::error!("cannot watch an HTTP server socket: {e}"),
+            Err(e) => log::error!("cannot watch the HTTP server {}: {e}", sup.http.listeners[i].describe()),
         }
     }
 }
@@ -338,7 +342,8 @@ pub fn on_listener(sup: &mut Supervisor, idx: usize) {
                 // Out of fds (or similar): the pending connection stays pending, so
                 // watching the socket would wake the loop again at once. Stop watching
                 // it for a while and say so once.
-                log::warn!("cannot accept a connection: {e}; retrying in 1 second");
+                let on = sup.http.listeners.get(idx).map(Listener::describe).unwrap_or_default();
+                log::warn!("cannot accept a connection: {e} ({on}); retrying in 1 second");
                 if let Some(key) = sup.http.listeners.get(idx).and_then(|l| l.key) {
                     let _ = sup.reactor.set_interest(key, false, false);
                     sup.reactor.schedule_in(Duration::from_secs(1), Timer::Accept(idx));
